@@ -72,6 +72,27 @@ def read_proposal(text: str) -> dict:
     return parse_lines(text)
 
 
+def apply_edit(reference: dict, edit: dict, registry) -> dict:
+    """A proposal written as changes to a reference case: `edit`'s lines replace the reference's
+    lines of the same name (measurements matched through the registry's names and synonyms, so
+    'Sodium' replaces 'sodium'), new names are added and everything else is kept. Both are
+    proposal dicts (`read_proposal`). A complete case written out in full is its own edit."""
+    out = {k: v for k, v in reference.items() if k != "measurements"}
+    for k, v in edit.items():
+        if k != "measurements":
+            out[k] = v  # age, sex, calculator, mask, and whole finding lists
+    meas = dict(reference.get("measurements") or {})
+    by_id = {registry.resolve(str(n)) or n: n for n in meas}
+    for name, value in (edit.get("measurements") or {}).items():
+        vid = registry.resolve(str(name)) or name
+        if vid in by_id:
+            meas.pop(by_id[vid], None)
+        by_id[vid] = name
+        meas[name] = value
+    out["measurements"] = meas
+    return out
+
+
 def _measurement(raw: Any) -> tuple[float, str | None]:
     if isinstance(raw, bool):
         raise ValueError("a measurement must be a number, not true/false")

@@ -68,6 +68,41 @@ def test_proposal_copy_is_duplicate_and_edit_is_valid(env):
     assert task.answer in env.sim.diagnoses
 
 
+def test_an_edit_of_the_reference_is_applied_before_the_engine_labels_it(env):
+    ref = env.seed_tasks("diagnosis")[1]
+    age = ref.payload["case"]["age"]
+    # a copy of the reference is a duplicate, also when the proposer was shown it
+    copy = env.validate("diagnosis", ref.payload["lines"], references=[ref])
+    assert isinstance(copy, Rejection) and copy.reason == "duplicate"
+    # the changed line only: the rest comes from the reference
+    task = env.validate("diagnosis", f"Age: {age + 2}", references=[ref])
+    assert isinstance(task, Task), task
+    assert task.payload["case"]["age"] == age + 2
+    def measured(t):  # derived values (eGFR from age...) are recomputed
+        return {k: round(float(m["value"]), 1) for k, m in t.payload["case"]["measurements"].items()
+                if not env.reg.variables[k].derive}
+    assert measured(task) == measured(ref)
+    assert task.answer == ref.answer  # two years older: the engine still gives the same label
+    # without the reference the same text is not a case
+    alone = env.validate("diagnosis", f"Age: {age + 3}")
+    assert isinstance(alone, Rejection) and alone.reason == "schema"
+    # a value out of limits in an edit is still rejected with the reason
+    bad = env.validate("diagnosis", "sodium: 400 mmol/L", references=[ref])
+    assert isinstance(bad, Rejection) and bad.reason == "implausible"
+
+
+def test_an_edit_of_a_calculation_reference_recomputes_the_answer(env):
+    ref = next(t for t in env.seed_tasks("calculation") if "age" in t.payload["inputs"])
+    prompt = env.propose_prompt("calculation", [ref], random.Random(0))
+    assert f"calculator: {ref.payload['calculator']}" in prompt and "changed lines only" in prompt
+    older = int(ref.payload["case"]["age"]) + 30 if ref.payload["case"]["age"] < 70 else 20
+    task = env.validate("calculation", f"age: {older}", references=[ref])
+    assert isinstance(task, Task), task
+    assert task.payload["calculator"] == ref.payload["calculator"]
+    assert task.payload["inputs"]["age"] == older
+    assert task.key != ref.key
+
+
 def test_malformed_proposals_are_rejections(env):
     for text in ["", "lorem ipsum", "age: 40\nsex: M\nsodium: 400 mmol/L", "{\"age\": 40"]:
         r = env.validate("diagnosis", text)

@@ -68,8 +68,10 @@ class Environment(Protocol):
     def propose_prompt(self, task_type: str, references: Sequence[Task], rng: random.Random) -> str:
         """The proposer's prompt, showing `references` (K tasks from the buffer)."""
 
-    def validate(self, task_type: str, proposal_text: str) -> Task | Rejection:
-        """Parse and check a proposal; the hidden answer is computed here."""
+    def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
+        """Parse and check a proposal; the hidden answer is computed here. `references` are the
+        tasks shown in the proposer's prompt (an environment whose proposals edit a reference
+        uses them; others ignore them)."""
 
     def solve_prompt(self, task: Task) -> str:
         """The solver's prompt for `task`; never contains `task.answer`."""

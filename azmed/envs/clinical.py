@@ -12,9 +12,11 @@ Task types
                change units); the result is a diagnosis task if the simulator still validates it.
                The trainer keeps it only when it lands in the learnability band.
 
-Proposals are cases in the editable line format of `simulator.render` (JSON also accepted):
-a small model can copy a reference case and change a few lines; the engine decides the new label,
-and an exact copy of a known case is rejected as `duplicate`.
+Proposals are edits of a reference case in the line format of `simulator.render` ("name: value
+unit" lines; JSON also accepted): the proposer writes only the lines it changes (a whole case
+written out is accepted too), `validate` applies them to the reference, the engine decides the new
+label, and an unchanged copy of a known case is rejected as `duplicate`. `self_edit` proposals are
+whole rewritten cases.
 
 Seeds: training draws cases from seeds below `HELDOUT_SEED_BASE`; `heldout_tasks` uses seeds
 from it upward, so the held-out suite never overlaps training cases.
@@ -30,7 +32,7 @@ from simulator import calculators
 from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
-from simulator.validation import parse_case, read_proposal, validate_case
+from simulator.validation import apply_edit, parse_case, read_proposal, validate_case
 from simulator.verify import grade_diagnosis, grade_next_step, grade_number
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
@@ -194,40 +196,60 @@ class ClinicalEnv:
         return out[:n]
 
     def propose_prompt(self, task_type: str, references: Sequence[Task], rng: random.Random) -> str:
-        refs = [r for r in references if "case" in r.payload] or self.seed_tasks("diagnosis")[:2]
-        shown = "\n\n".join(f"Case {i + 1}:\n{self._ref_lines(r)}" for i, r in enumerate(refs))
-        if task_type == "calculation":
-            calc = rng.choice(sorted(calculators.CALCULATORS))
-            c = calculators.get(calc)
-            return (f"{shown}\n\nWrite a new patient case that has every value needed for the {c.name} "
-                    f"({', '.join(c.required)}). Use the same 'name: value unit' lines. "
-                    f"Start with the line 'calculator: {c.id}'. Reply with the case only.")
-        if task_type == "abduction":
-            return (f"{shown}\n\nWrite a new patient case in the same 'name: value unit' lines, different from the "
-                    "cases above: change several values or findings. Reply with the case only.")
+        """Show the references and ask for an edit of the last one: the changed lines only (a
+        small model can do that), which `validate` applies to that reference before the engine
+        labels the result. `self_edit` asks for the whole rewritten case instead."""
+        refs = self._case_refs(references)
+        *others, ref = refs
+        shown = "".join(f"Example case:\n{self._ref_text(r, task_type)}\n\n" for r in others)
+        shown += f"Patient case:\n{self._ref_text(ref, task_type)}\n\n"
         if task_type == "self_edit":
             edit = rng.choice(EDITS)
-            return (f"{shown}\n\nRewrite the last case: {edit}. Keep the same 'name: value unit' lines. "
+            return (f"{shown}Rewrite this case: {edit}. Keep the same 'name: value unit' lines. "
                     "Reply with the rewritten case only.")
-        return (f"{shown}\n\nWrite a new patient case in the same 'name: value unit' lines, different from the "
-                "cases above: change several values or findings. Reply with the case only.")
+        if task_type == "calculation" and "calculator" not in ref.payload:  # a case without one
+            c = calculators.get(rng.choice(sorted(calculators.CALCULATORS)))
+            return (f"{shown}Write a new patient case that has every value needed for the {c.name} "
+                    f"({', '.join(c.required)}), in the same 'name: value unit' lines. Start with the line "
+                    f"'calculator: {c.id}'. Reply with the case only.")
+        if task_type == "calculation":
+            c = calculators.get(ref.payload["calculator"])
+            return (f"{shown}Write a new patient for the {c.name} by changing one or two of its inputs "
+                    f"({', '.join(c.required)}). Reply with the changed lines only, as 'name: value unit'.")
+        return (f"{shown}Write a new patient by changing one or two lines of this case, for example a lab "
+                "value, a symptom or the age. Reply with the changed lines only, as 'name: value unit'.")
 
-    def _ref_lines(self, task: Task) -> str:
-        if "lines" in task.payload:
-            return task.payload["lines"]
-        return self._lines_from_json(task.payload["case"])
+    def _case_refs(self, references: Sequence[Task]) -> list[Task]:
+        return [r for r in references if "case" in r.payload] or self.seed_tasks("diagnosis")[:1]
+
+    def _ref_text(self, task: Task, task_type: str) -> str:
+        lines = task.payload["lines"] if "lines" in task.payload else self._lines_from_json(task.payload["case"])
+        if task_type == "calculation" and "calculator" in task.payload:
+            lines = f"calculator: {task.payload['calculator']}\n{lines}"
+        return lines
 
     def _lines_from_json(self, case_json: dict) -> str:
         parsed = parse_case(self.sim, case_json)
         return to_lines(parsed, self.reg) if isinstance(parsed, Case) else ""
 
-    def validate(self, task_type: str, proposal_text: str) -> Task | Rejection:
+    def remember(self, tasks: Sequence[Task]) -> None:
+        """Known tasks (a resumed run's buffers): proposals equal to one are duplicates."""
+        self._seen.update(t.key for t in tasks)
+
+    def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
+        """A proposal -> a task, or a rejection with its reason. With `references` (the tasks the
+        proposer was shown), the proposal's lines edit the last one (see `propose_prompt`)."""
+        try:
+            data = read_proposal(proposal_text)
+        except ValueError as exc:
+            return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
+        if not isinstance(data, dict):
+            return Rejection("schema", "the case must be 'name: value' lines or one JSON object")
+        refs = [r for r in references if "case" in r.payload]
+        if refs and task_type != "self_edit":
+            data = apply_edit(read_proposal(self._ref_text(refs[-1], task_type)), data, self.reg)
         if task_type == "calculation":
-            try:
-                data = read_proposal(proposal_text)
-            except ValueError as exc:
-                return Rejection("parse", str(exc))
-            calc = str(data.pop("calculator", "") or "").strip() if isinstance(data, dict) else ""
+            calc = str(data.pop("calculator", "") or "").strip()
             if not calc:
                 return Rejection("schema", "start the case with a line 'calculator: NAME'")
             try:
@@ -239,15 +261,8 @@ class ClinicalEnv:
                 return case
             task = self.calculation_task(case, calc)
         else:
-            mask = None
-            if task_type == "abduction":
-                try:
-                    data = read_proposal(proposal_text)
-                    mask = data.pop("mask", None) if isinstance(data, dict) else None
-                    proposal_text = data
-                except ValueError as exc:
-                    return Rejection("parse", str(exc))
-            case = validate_case(self.sim, proposal_text, lenient=self.lenient)
+            mask = data.pop("mask", None) if task_type == "abduction" else None
+            case = validate_case(self.sim, data, lenient=self.lenient)
             if isinstance(case, Rejection):
                 return case
             if self.sim.pack_of[case.label] not in self.packs:

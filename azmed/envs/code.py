@@ -360,11 +360,13 @@ class CodeEnv:
                 f"```python\ndef f(...):\n    ...\n```")
 
     # ---- validation ----------------------------------------------------------------------
-    def validate(self, task_type: str, proposal_text: str) -> Task | Rejection:
+    def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
         return self.validate_many(task_type, [proposal_text])[0]
 
-    def validate_many(self, task_type: str, texts: Sequence[str]) -> list[Task | Rejection]:
-        """Validate many proposals of one type, running all their programs together."""
+    def validate_many(self, task_type: str, texts: Sequence[str],
+                      references: Sequence[Sequence[Task]] = ()) -> list[Task | Rejection]:
+        """Validate many proposals of one type, running all their programs together (proposals
+        are whole triplets: the references shown to the proposer are not needed)."""
         self._check_type(task_type)
         seen_in_batch: set[str] = set()
         items = []

@@ -56,6 +56,7 @@ class _Job:
     task: Task | None = None
     rejection: Rejection | None = None
     completion: Completion | None = None
+    refs: tuple = ()        # the reference tasks the proposer was shown
 
 
 class SelfPlayTrainer:
@@ -163,11 +164,11 @@ class SelfPlayTrainer:
             tokens += len(o.completion_ids) + int(o.finished)
         return time.perf_counter() - t0, tokens
 
-    def _validate(self, name: str, task_type: str, texts: list[str]) -> list[Task | Rejection]:
+    def _validate(self, name: str, task_type: str, jobs: list[_Job]) -> list[Task | Rejection]:
         env = self.envs[name]
         if hasattr(env, "validate_many"):
-            return list(env.validate_many(task_type, texts))
-        return [env.validate(task_type, t) for t in texts]
+            return list(env.validate_many(task_type, [j.completion.text for j in jobs], [j.refs for j in jobs]))
+        return [env.validate(task_type, j.completion.text, j.refs) for j in jobs]
 
     def _verify(self, name: str, tasks: list[Task], texts: list[str]):
         env = self.envs[name]
@@ -230,7 +231,7 @@ class SelfPlayTrainer:
             for _ in range(s.propose):
                 refs = buf.references(sp.references, self.rng)
                 proposals.append(_Job(name, tt, "propose", self.envs[name].propose_prompt(tt, refs, self.rng),
-                                      s.propose_tokens))
+                                      s.propose_tokens, refs=tuple(refs)))
         dt, tokens = self._generate(proposals)
         times["generate"] += dt
 
@@ -242,7 +243,7 @@ class SelfPlayTrainer:
             if not mine:
                 continue
             buf, seen = self.state.buffers[f"{name}/{tt}"], set()
-            for j, r in zip(mine, self._validate(name, tt, [j.completion.text for j in mine])):
+            for j, r in zip(mine, self._validate(name, tt, mine)):
                 if isinstance(r, Task) and (r.key in buf or r.key in seen):
                     r = Rejection("duplicate", "the same task is already in the buffer")
                 if isinstance(r, Task):

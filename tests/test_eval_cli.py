@@ -105,6 +105,7 @@ def test_every_suite_runs_on_the_embedded_model_and_compares(tmp_path, capsys):
     assert list(result["suites"]) == list(SUITES)
     for name, s in result["suites"].items():
         assert s["n"] == 2 and s["metrics"], name
+        assert result[name] == {"n": 2, **s["metrics"], "records": s["records"]}  # headline figures
         records = [json.loads(line) for line in records_path(out, name).read_text().splitlines()]
         assert len(records) == 2
         for r in records:

@@ -29,7 +29,7 @@ import random
 from typing import Any, Sequence
 
 from azmed.envs.base import Task
-from azmed.eval.harness import Item, Suite, SuiteDataError, scored
+from azmed.eval.harness import EnvSuite, Item, SuiteDataError, scored
 
 SEED = 7_000_000
 _BATCH = 64  # drafts validated together (one sandbox round)
@@ -147,31 +147,21 @@ def heldout_triplets(env, n: int) -> list[tuple[str, Task]]:
     return [p for pair in pairs for p in pair if p is not None]
 
 
-class CodeHeldoutSuite(Suite):
+class CodeHeldoutSuite(EnvSuite):
     name = "code-heldout"
     # The closing fence of the answer block followed by a blank line: what comes after is prose.
     stop_strings = ("```\n\n",)
     group_keys = ("task_type", "family")
 
-    def __init__(self, options) -> None:
-        super().__init__(options)
-        self._env = None
+    def make_env(self):
+        from azmed.envs.code import CodeEnv
 
-    @property
-    def env(self):
-        if self._env is None:
-            from azmed.envs.code import CodeEnv
-
-            self._env = CodeEnv(task_types=list(TASK_TYPES), timeout=self.options.timeout)
-        return self._env
+        return CodeEnv(task_types=list(TASK_TYPES), timeout=self.options.timeout)
 
     def items(self, limit: int | None = None) -> list[Item]:
         n = min(limit, self.options.n) if limit else self.options.n
         return [Item(id=t.key, data=t, truth=t.answer, groups={"task_type": t.task_type, "family": fam})
                 for fam, t in heldout_triplets(self.env, n)]
-
-    def prompt(self, item: Item) -> str:
-        return self.env.solve_prompt(item.data)
 
     def score_many(self, items: Sequence[Item], answers: Sequence[str]) -> list[dict[str, Any]]:
         verdicts = self.env.verify_many([it.data for it in items], list(answers))
@@ -179,8 +169,3 @@ class CodeHeldoutSuite(Suite):
 
     def score(self, item: Item, answer: str) -> dict[str, Any]:
         return self.score_many([item], [answer])[0]
-
-    def close(self) -> None:
-        if self._env is not None:
-            self._env.close()
-            self._env = None

@@ -4,7 +4,8 @@
     from azmed.eval.config import EvalConfig
     from azmed.eval.harness import SUITES, evaluate, make_suite
     summary = evaluate(["medcalc", "agentclinic"], EvalConfig(limit=10), out="base.json")
-    summary["suites"]["medcalc"]["metrics"]["accuracy"]
+    summary["medcalc"]["accuracy"]                      # headline: {"n": ..., "accuracy": ...}
+    summary["suites"]["medcalc"]["groups"]["calculator"]  # everything: metrics, groups, timings
 
 A suite (subclass of `Suite`) says which items it has, the prompt for an item, how to score a
 model's answer to it (pure functions, testable without a model) and how to summarise its
@@ -114,6 +115,32 @@ class Suite:
 
     def close(self) -> None:
         """Release what the suite started (a sandbox pool)."""
+
+
+class EnvSuite(Suite):
+    """A suite over an environment's own held-out tasks: the environment (`make_env`) is built
+    on first use, the prompt is its solver prompt and `close` releases it (and its sandbox)."""
+
+    def __init__(self, options) -> None:
+        super().__init__(options)
+        self._env = None
+
+    def make_env(self):
+        raise NotImplementedError
+
+    @property
+    def env(self):
+        if self._env is None:
+            self._env = self.make_env()
+        return self._env
+
+    def prompt(self, item: Item) -> str:
+        return self.env.solve_prompt(item.data)
+
+    def close(self) -> None:
+        if self._env is not None and hasattr(self._env, "close"):
+            self._env.close()
+        self._env = None
 
 
 @functools.lru_cache(maxsize=1)
@@ -281,6 +308,8 @@ def evaluate(suite_names: Sequence[str], cfg: EvalConfig, out: str | Path, polic
                                records_file=records_path(out, suite.name), items=items[suite.name])
             suite.close()
             summary["suites"][suite.name] = result
+            # the headline figures at the top level too: {"sim-heldout": {"n": 300, "accuracy": ...}}
+            summary[suite.name] = {"n": result["n"], **result["metrics"], "records": result.get("records")}
             write_json(out, summary)
             shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                               for k, v in result["metrics"].items())

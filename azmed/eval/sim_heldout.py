@@ -15,27 +15,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from azmed.eval.harness import Item, Suite, SuiteDataError, scored
+from azmed.eval.harness import EnvSuite, Item, SuiteDataError, scored
 
 
-class SimHeldoutSuite(Suite):
+class SimHeldoutSuite(EnvSuite):
     name = "sim-heldout"
     group_keys = ("pack", "task_type")
 
-    def __init__(self, options) -> None:
-        super().__init__(options)
-        self._env = None
+    def make_env(self):
+        from azmed.envs.clinical import ClinicalEnv
 
-    @property
-    def env(self):
-        if self._env is None:
-            from azmed.envs.clinical import ClinicalEnv
-
-            try:
-                self._env = ClinicalEnv(task_types=self.options.task_types)
-            except ValueError as exc:
-                raise SuiteDataError(f"sim_heldout.task_types: {exc}") from None
-        return self._env
+        try:
+            return ClinicalEnv(task_types=self.options.task_types)
+        except ValueError as exc:
+            raise SuiteDataError(f"sim_heldout.task_types: {exc}") from None
 
     def items(self, limit: int | None = None) -> list[Item]:
         n = min(limit, self.options.n) if limit else self.options.n
@@ -43,9 +36,6 @@ class SimHeldoutSuite(Suite):
         return [Item(id=t.key, data=t, truth=t.answer,
                      groups={"pack": str(t.meta.get("pack", "?")), "task_type": t.task_type})
                 for t in tasks]
-
-    def prompt(self, item: Item) -> str:
-        return self.env.solve_prompt(item.data)
 
     def score(self, item: Item, answer: str) -> dict[str, Any]:
         return scored(self.env.verify(item.data, answer))

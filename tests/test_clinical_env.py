@@ -86,6 +86,12 @@ def test_an_edit_of_the_reference_is_applied_before_the_engine_labels_it(env):
     # without the reference the same text is not a case
     alone = env.validate("diagnosis", f"Age: {age + 3}")
     assert isinstance(alone, Rejection) and alone.reason == "schema"
+    # lines that name nothing of the case are a parse rejection, not an unchanged copy
+    noise = env.validate("diagnosis", "Patient name: John Smith\nStatus: 1", references=[ref])
+    assert isinstance(noise, Rejection) and noise.reason == "parse"
+    # an edit that changes nothing (the same value written again) is a duplicate
+    same = env.validate("diagnosis", f"age: {age}", references=[ref])
+    assert isinstance(same, Rejection) and same.reason == "duplicate"
     # a value out of limits in an edit is still rejected with the reason
     bad = env.validate("diagnosis", "sodium: 400 mmol/L", references=[ref])
     assert isinstance(bad, Rejection) and bad.reason == "implausible"
@@ -95,6 +101,8 @@ def test_an_edit_of_a_calculation_reference_recomputes_the_answer(env):
     ref = next(t for t in env.seed_tasks("calculation") if "age" in t.payload["inputs"])
     prompt = env.propose_prompt("calculation", [ref], random.Random(0))
     assert f"calculator: {ref.payload['calculator']}" in prompt and "changed lines only" in prompt
+    copy = env.validate("calculation", f"age: {ref.payload['case']['age']}\nStatus: 1", references=[ref])
+    assert isinstance(copy, Rejection) and copy.reason == "duplicate"
     older = int(ref.payload["case"]["age"]) + 30 if ref.payload["case"]["age"] < 70 else 20
     task = env.validate("calculation", f"age: {older}", references=[ref])
     assert isinstance(task, Task), task

@@ -32,7 +32,7 @@ from simulator import calculators
 from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
-from simulator.validation import apply_edit, parse_case, read_proposal, validate_case
+from simulator.validation import FINDING_FIELDS, apply_edit, parse_case, read_proposal, validate_case
 from simulator.verify import grade_diagnosis, grade_next_step, grade_number
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
@@ -246,8 +246,13 @@ class ClinicalEnv:
         if not isinstance(data, dict):
             return Rejection("schema", "the case must be 'name: value' lines or one JSON object")
         refs = [r for r in references if "case" in r.payload]
+        base = None
         if refs and task_type != "self_edit":
-            data = apply_edit(read_proposal(self._ref_text(refs[-1], task_type)), data, self.reg)
+            if not self._names_something(data):
+                return Rejection("parse", "no line names a value or finding of the case; write changed lines "
+                                 "as 'name: value unit', e.g. 'potassium: 6.1 mmol/L'")
+            base = read_proposal(self._ref_text(refs[-1], task_type))
+            data = apply_edit(base, data, self.reg)
         if task_type == "calculation":
             calc = str(data.pop("calculator", "") or "").strip()
             if not calc:
@@ -259,12 +264,16 @@ class ClinicalEnv:
             case = parse_case(self.sim, data, lenient=self.lenient)
             if isinstance(case, Rejection):
                 return case
+            if base is not None and self._unchanged(base, case, calc):
+                return Rejection("duplicate", "no line changes the reference case; change one of its inputs")
             task = self.calculation_task(case, calc)
         else:
             mask = data.pop("mask", None) if task_type == "abduction" else None
             case = validate_case(self.sim, data, lenient=self.lenient)
             if isinstance(case, Rejection):
                 return case
+            if base is not None and self._unchanged(base, case):
+                return Rejection("duplicate", "no line changes the reference case; change a value or a finding")
             if self.sim.pack_of[case.label] not in self.packs:
                 return Rejection("out-of-scope", f"the engine labels it {case.label} ({case.label_name}), outside "
                                  f"the packs in training: {', '.join(self.packs)}")
@@ -280,6 +289,22 @@ class ClinicalEnv:
             return Rejection("duplicate", "this task is identical to a known one; change some values or findings")
         self._seen.add(task.key)
         return task
+
+    def _names_something(self, data: dict) -> bool:
+        """Whether a proposal has at least one line the registry (or the case format) knows."""
+        if any(k in data for k in ("age", "sex", "calculator", "mask")):
+            return True
+        named = [*data.get("measurements", {}), *(x for k in FINDING_FIELDS for x in data.get(k) or [])]
+        return any(self.reg.resolve(str(n)) is not None for n in named)
+
+    def _unchanged(self, base: dict, case: Case, calc: str | None = None) -> bool:
+        """Whether an edited case equals its reference (an edit that changes nothing, or a copy
+        whose values differ only by the rounding of the shown lines)."""
+        ref = parse_case(self.sim, dict(base), lenient=True)
+        if isinstance(ref, Rejection):
+            return False
+        same_calc = calc is None or str(base.get("calculator", "")).strip() == calc
+        return same_calc and self._case_key(ref) == self._case_key(case)
 
     def solve_prompt(self, task: Task) -> str:
         p = task.payload

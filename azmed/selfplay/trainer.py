@@ -7,8 +7,9 @@ enabled environments; Task-Relative REINFORCE++ updates the adapter once per ste
     trainer.train()               # or SelfPlayTrainer.resume("runs/<run>").train()
 
 One step, for every enabled (environment, task type):
-1. propose: B prompts with K references from the buffer -> generate -> `validate` (a valid task
-   whose key is already in the buffer counts as a `duplicate` rejection);
+1. propose: B prompts with K references from the buffer -> generate -> `validate`, given the
+   references the proposer saw (the clinical environment applies a proposal's changed lines to
+   the last one); a valid task whose key is already in the buffer counts as a `duplicate`;
 2. learnability: n solver rollouts per valid proposal (not trained on) -> solve rate p ->
    r = 1 - p for 0 < p < 1, else 0; rejected proposals get `invalid_penalty`; valid tasks join
    the buffer (task types set `keep: learnable` keep only those with 0 < p < 1);
@@ -16,8 +17,9 @@ One step, for every enabled (environment, task type):
    tasks from the environment's own generator -> generate -> `verify` -> r = 1 / 0, or
    `format_penalty` when unparseable;
 4. advantages normalised per (environment, task type, role) -> one policy-gradient update.
-All generation of a phase runs as one batched call (grouped by token limit) so the batch is
-as large as possible; the LoRA is merged during generation.
+All generation of a phase runs as one batched call (at the largest token limit of the phase,
+each completion then cut at its own) so the batch is as large as possible; the LoRA is merged
+during generation.
 
 The run folder gets config.yaml, metrics.jsonl, samples.jsonl, checkpoints/ and, at the end,
 adapter/ and the held-out comparison (heldout.json).

@@ -34,7 +34,7 @@ class _Options(BaseModel):
 
 
 class SimHeldoutOptions(_Options):
-    n: int = Field(200, ge=1, description="held-out simulator tasks (split evenly over the task types)")
+    n: int = Field(300, ge=1, description="held-out simulator tasks (split evenly over the task types)")
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
                                   description="clinical task types to evaluate")
     max_new_tokens: int = Field(32, ge=1, description="tokens generated per answer")

@@ -6,21 +6,24 @@
 #   3. the self-play adapter        (run 2, before)
 #   4. self-play then fine-tuned    (run 2, after)
 #
-#   bash scripts/agentclinic_example.sh [SELF_PLAY_ADAPTER]   # default runs/clinical/adapter
+#   bash scripts/agentclinic_example.sh [SELF_PLAY_ADAPTER [key=value ...]]
+#   (default adapter runs/clinical/adapter; overrides go to both `azmed finetune` runs,
+#   e.g. model.threads=1 when other jobs share the cores)
 #
 # Writes runs/agentclinic-cases.jsonl, runs/ft-agentclinic-base/, runs/ft-agentclinic-selfplay/
 # (replaced if present) and prints the table.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ADAPTER="${1:-runs/clinical/adapter}"
+shift || true
 AZ=.venv/bin/azmed
 [ -f "$ADAPTER/adapter_config.json" ] || { echo "no LoRA adapter in $ADAPTER: run the self-play training first" >&2; exit 2; }
 mkdir -p runs
 rm -rf runs/ft-agentclinic-base runs/ft-agentclinic-selfplay
 $AZ data convert --from agentclinic azmed/eval/data/agentclinic_medqa.jsonl runs/agentclinic-cases.jsonl
-$AZ finetune --data runs/agentclinic-cases.jsonl --eval-fraction 0.3 run.out_dir=runs/ft-agentclinic-base
+$AZ finetune --data runs/agentclinic-cases.jsonl --eval-fraction 0.3 run.out_dir=runs/ft-agentclinic-base "$@"
 $AZ finetune --data runs/agentclinic-cases.jsonl --eval-fraction 0.3 --from-adapter "$ADAPTER" \
-    run.out_dir=runs/ft-agentclinic-selfplay
+    run.out_dir=runs/ft-agentclinic-selfplay "$@"
 .venv/bin/python - <<'PY'
 import json
 

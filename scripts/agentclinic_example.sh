@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 ADAPTER="${1:-runs/clinical/adapter}"
 shift || true
 AZ=.venv/bin/azmed
-[ -f "$ADAPTER/adapter_config.json" ] || { echo "no LoRA adapter in $ADAPTER: run the self-play training first" >&2; exit 2; }
+[ -f "$ADAPTER/adapter_config.json" ] || { echo "no LoRA adapter in $ADAPTER: pass a self-play run's adapter folder (runs/<run>/adapter), or train with run.out_dir=runs/clinical first" >&2; exit 2; }
 mkdir -p runs
 rm -rf runs/ft-agentclinic-base runs/ft-agentclinic-selfplay
 $AZ data convert --from agentclinic azmed/eval/data/agentclinic_medqa.jsonl runs/agentclinic-cases.jsonl

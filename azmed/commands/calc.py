@@ -22,6 +22,7 @@ from typing import Any
 
 from simulator import calculators as calc
 from simulator.calculators import Calculator, CalculatorInputError, Input
+from simulator.calculators.inputs import to_canonical
 from simulator.calculators.base import fmt
 
 NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -73,33 +74,6 @@ def _number(inp: Input, raw: str) -> float:
                                    f"(e.g. {inp.name}=1.2{inp.unit})")
     value, unit = float(m.group(1)), m.group(2)
     return to_canonical(inp, value, unit) if unit else value
-
-
-def to_canonical(inp: Input, value: float, unit: str) -> float:
-    """Convert through the variable registry, checking it agrees on the canonical unit."""
-    try:
-        from simulator.errors import SimulatorError, UnitError
-        from simulator.variables import registry, unit_key
-    except ImportError as e:
-        raise CalculatorInputError(f"{inp.name}: cannot convert {unit!r} without the variable registry "
-                                   f"({e}); give the value in {inp.unit}") from None
-    if unit_key(unit) == unit_key(inp.unit):
-        return value
-    try:
-        variable = registry().get(inp.name)
-    except KeyError:
-        raise CalculatorInputError(f"{inp.name} has no unit conversions; give it in {inp.unit} "
-                                   f"without a unit") from None
-    except (SimulatorError, OSError) as e:
-        raise CalculatorInputError(f"{inp.name}: the variable registry could not be loaded ({e}); "
-                                   f"give the value in {inp.unit} without a unit") from None
-    if unit_key(variable.unit) != unit_key(inp.unit):
-        raise CalculatorInputError(f"{inp.name}: the variable registry's unit {variable.unit} differs from "
-                                   f"the calculator's {inp.unit}; give the value in {inp.unit}")
-    try:
-        return variable.to_canonical(value, unit)
-    except UnitError as e:
-        raise CalculatorInputError(str(e)) from None
 
 
 # ---- listing -----------------------------------------------------------------------------------

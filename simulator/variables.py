@@ -51,11 +51,13 @@ def unit_key(unit: str) -> str:
     u = re.sub(r"fahr[a-z]*", "f", u)            # "fahrenheit" and its misspellings
     u = re.sub(r"cels[a-z]*|centigrade", "c", u)  # "celsius", "celcius", ...
     u = re.sub(r"minutes?$", "min", u)
+    u = re.sub(r"/days?$", "/d", re.sub(r"/(?:hours?|hrs?)$", "/h", u))
     u = re.sub(r"^(?:beats|breaths|cells|counts?|#)(?=/)", "", u)  # a counted noun is dimensionless
     u = re.sub(r"10([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)", lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS), u)
     u = u.replace("\u00d7", "x").replace("*", "^")
     u = re.sub(r"^x(?=10\^)", "", u)
     u = re.sub(r"mm\^?3|cumm", "ul", u)           # 1 mm3 = 1 µL
+    u = re.sub(r"m(?:\^2|\u00b2)", "m2", u)        # kg/m^2, kg/m²
     return u
 
 

@@ -6,6 +6,9 @@
   is wrong even when it contains the right one.
 - Numbers: the number in the answer (the one after "answer", else the last one; units ignored)
   is compared with the truth: exact for integer scores, +-5 % for decimals (MedCalc-Bench).
+- Calculator answers of every kind (`grade_calculation`): numbers as above, a date as the same
+  day in any notation (several different dates are a hedge), a gestational age as the same
+  number of days ("14 weeks 1 day", "(14, 1)").
 - Next step: the answer must match the diagnosis's first-line management (or a synonym) better
   than any other diagnosis's, by token overlap.
 
@@ -19,7 +22,8 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
-from simulator.calculators.base import within_tolerance
+from simulator.calculators.base import AnswerKind, answer_correct, within_tolerance
+from simulator.calculators.dates import find_dates, format_date, parse_weeks_days
 from simulator.case import Verdict
 
 _LEADS = re.compile(
@@ -121,6 +125,27 @@ def grade_number(answer: str, truth: float, integer: bool) -> Verdict:
     ok = within_tolerance(value, truth, integer)
     rule = "exact match required" if integer else "within 5 %"
     return Verdict(ok, value, f"{value:g} vs {truth:g} ({rule})")
+
+
+def grade_calculation(answer: str, truth, kind: AnswerKind) -> Verdict:
+    """Grade a calculator answer of any kind (see the module docstring)."""
+    if kind in ("integer", "decimal"):
+        return grade_number(answer, truth, kind == "integer")
+    text = answer or ""
+    tail = re.split(r"answer\s*(?:is)?\s*[:=]?", text, flags=re.I)[-1]
+    if kind == "date":
+        dates = list(dict.fromkeys(d for _, d in find_dates(tail) or find_dates(text)))
+        if not dates:
+            return Verdict(False, None, "no date in the answer", formatted=False)
+        if len(dates) > 1:
+            return Verdict(False, [format_date(d) for d in dates], "several different dates; one is required")
+        ok = answer_correct(dates[0], truth, "date")
+        return Verdict(ok, format_date(dates[0]), f"{format_date(dates[0])} {'==' if ok else '!='} {truth}")
+    wd = parse_weeks_days(tail) or parse_weeks_days(text)
+    if wd is None:
+        return Verdict(False, None, "no weeks and days in the answer", formatted=False)
+    ok = answer_correct(wd, truth, "weeks_days")
+    return Verdict(ok, list(wd), f"{wd[0]} weeks {wd[1]} days {'matches' if ok else 'does not match'} {truth}")
 
 
 def _tokens(text: str) -> set[str]:

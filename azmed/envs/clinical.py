@@ -33,7 +33,7 @@ from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
 from simulator.validation import FINDING_FIELDS, apply_edit, parse_case, read_proposal, validate_case
-from simulator.verify import grade_diagnosis, grade_next_step, grade_number
+from simulator.verify import grade_calculation, grade_diagnosis, grade_next_step
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
 HELDOUT_SEED_BASE = 2_000_000_000
@@ -125,7 +125,7 @@ class ClinicalEnv:
         # not listed are absent, as the solver prompt says
         inputs = {i.name: values[i.name] for i in calc.inputs if values.get(i.name) is not None}
         payload = {"calculator": calc.id, "calculator_name": calc.name, "inputs": inputs,
-                   "case": case.to_json(self.reg), "unit": calc.unit, "integer": calc.integer}
+                   "case": case.to_json(self.reg), "unit": calc.unit, "integer": calc.integer, "kind": calc.kind}
         return Task("clinical", "calculation", payload, result.answer,
                     stable_key(calc.id, sorted((k, str(v)) for k, v in inputs.items())),
                     {"pack": case.pack or "calculators", "calculator": calc.id, "integer": calc.integer,
@@ -208,7 +208,7 @@ class ClinicalEnv:
             return (f"{shown}Rewrite this case: {edit}. Keep the same 'name: value unit' lines. "
                     "Reply with the rewritten case only.")
         if task_type == "calculation" and "calculator" not in ref.payload:  # a case without one
-            c = calculators.get(rng.choice(sorted(calculators.CALCULATORS)))
+            c = calculators.get(rng.choice(self._case_calculator_ids()))
             return (f"{shown}Write a new patient case that has every value needed for the {c.name} "
                     f"({', '.join(c.required)}), in the same 'name: value unit' lines. Start with the line "
                     f"'calculator: {c.id}'. Reply with the case only.")
@@ -218,6 +218,13 @@ class ClinicalEnv:
                     f"({', '.join(c.required)}). Reply with the changed lines only, as 'name: value unit'.")
         return (f"{shown}Write a new patient by changing one or two lines of this case, for example a lab "
                 "value, a symptom or the age. Reply with the changed lines only, as 'name: value unit'.")
+
+    def _case_calculator_ids(self) -> list[str]:
+        """Calculators a case can feed: a numeric answer and every required input a variable or
+        finding of the registry (or age/sex); dates, doses and steroid choices are not case data."""
+        return sorted(c.id for c in calculators.CALCULATORS.values()
+                      if c.output == "number" and c.required
+                      and all(n in ("age", "sex") or self.reg.resolve(n) for n in c.required))
 
     def _case_refs(self, references: Sequence[Task]) -> list[Task]:
         return [r for r in references if "case" in r.payload] or self.seed_tasks("diagnosis")[:1]
@@ -331,7 +338,8 @@ class ClinicalEnv:
             return grade_diagnosis(answer_text, task.answer, self.sim.diagnosis_index,
                                    {k: d.name for k, d in self.sim.diagnoses.items()})
         if task.task_type == "calculation":
-            return grade_number(answer_text, task.answer, bool(task.payload.get("integer")))
+            kind = task.payload.get("kind") or ("integer" if task.payload.get("integer") else "decimal")
+            return grade_calculation(answer_text, task.answer, kind)
         if task.task_type == "next_step":
             return grade_next_step(answer_text, task.meta["diagnosis"], self.sim.diagnoses)
         if task.task_type == "abduction":

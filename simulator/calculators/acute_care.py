@@ -1,4 +1,5 @@
-"""Acute-care bedside scores: SIRS criteria, CURB-65, Glasgow Coma Scale, Centor and McIsaac.
+"""Acute-care bedside scores: SIRS criteria, CURB-65, the Pneumonia Severity Index, Glasgow Coma
+Scale, and the sore-throat scores Centor, McIsaac and FeverPAIN.
 
     from simulator.calculators import evaluate
     evaluate("curb_65", {"age": 70, "confusion": True, "bun": 25, "resp_rate": 32,
@@ -18,13 +19,25 @@ Conventions and where other implementations differ:
   age points and applies from age 3. MedCalc-Bench's "Centor score" is McIsaac's.
 - GCS components are the scale's numbers; a component that cannot be tested must be given as
   the number the clinician assigns (MedCalc-Bench scores "not testable" as 4, we do not guess).
+  MedCalc-Bench's ground truth for GCS also counts the verbal response twice in places; we
+  count each component once (Teasdale 1974).
+- PSI (Fine 1997): age (women minus 10), nursing home +10, neoplastic disease +30, liver disease
+  +20, heart failure, cerebrovascular and renal disease +10 each, altered mental status +20,
+  respiratory rate >= 30 +20, systolic BP < 90 +20, temperature < 35 or >= 40 °C +15, pulse
+  >= 125 +10, pH < 7.35 +30, BUN >= 30 mg/dL +20, sodium < 130 +20, glucose >= 250 mg/dL +10,
+  hematocrit < 30 % +10, PaO2 < 60 mm Hg or SpO2 < 90 % +10, pleural effusion +10. Laboratory
+  values not obtained count as normal, as in the derivation study. MedCalc-Bench 1.7 scores
+  temperature > 39.9 °C (the same for values written to one decimal) and has no SpO2 item.
+- FeverPAIN (Little 2013): one point each for fever in the past 24 h, purulence, attending
+  within 3 days of onset, severely inflamed tonsils and no cough or coryza. Same as
+  MedCalc-Bench.
 """
 
 from __future__ import annotations
 
 from simulator.calculators.base import (Calculator, Criterion, Values, banded, fmt, graded, point_score,
                                         present)
-from simulator.calculators.inputs import choice, finding, number
+from simulator.calculators.inputs import SEX, choice, finding, number
 
 UREA_MMOL_TO_BUN_MG = 2.801  # mg/dL of urea nitrogen per mmol/L of urea (registry conversion)
 CURB_BUN_LIMIT = 7 * UREA_MMOL_TO_BUN_MG
@@ -107,6 +120,77 @@ CENTOR_CRITERIA = [
 ]
 MCISAAC_AGE = banded("age", "Age", "years", [("3-14", lambda a: a < 15, 1), ("15-44", lambda a: a < 45, 0),
                                              (">= 45", lambda a: True, -1)])
+# ---- Pneumonia Severity Index (PORT) -----------------------------------------------------------
+
+PSI_FINDINGS = {
+    "nursing_home_resident": ("Nursing home resident", 10),
+    "neoplastic_disease": ("Neoplastic disease (active, or diagnosed within 1 year)", 30),
+    "liver_disease": ("Liver disease", 20),
+    "congestive_heart_failure": ("Congestive heart failure", 10),
+    "cerebrovascular_disease": ("Cerebrovascular disease", 10),
+    "renal_disease": ("Renal disease", 10),
+    "confusion": ("Altered mental status", 20),
+    "pleural_effusion": ("Pleural effusion on imaging", 10),
+}
+
+
+def _psi_age(v: Values) -> tuple[float, str]:
+    age, female = v["age"], v["sex"] == "F"
+    return (age - 10 if female else age), f"{fmt(age)} years{', female: age - 10' if female else ''}"
+
+
+def _psi_lab(name: str, label: str, unit: str, test, points: float) -> Criterion:
+    """A laboratory item of PSI: a value not obtained counts as normal (Fine 1997)."""
+    def rule(v: Values) -> tuple[float, str]:
+        x = v[name]
+        if x is None:
+            return 0, "not obtained (counts as normal)"
+        return (points if test(x) else 0), f"{fmt(x)}{unit}"
+    return Criterion(label, rule)
+
+
+def _psi_oxygen(v: Values) -> tuple[float, str]:
+    pao2, spo2 = v["pao2"], v["spo2"]
+    seen = [f"PaO2 {fmt(pao2)} mm Hg" if pao2 is not None else "", f"SpO2 {fmt(spo2)} %" if spo2 is not None else ""]
+    low = (pao2 is not None and pao2 < 60) or (spo2 is not None and spo2 < 90)
+    return (10 if low else 0), ", ".join(x for x in seen if x) or "not obtained (counts as normal)"
+
+
+PSI = point_score([
+    Criterion("Age (women: age - 10)", _psi_age),
+    *(present(n, label, pts) for n, (label, pts) in PSI_FINDINGS.items() if n != "pleural_effusion"),
+    banded("resp_rate", "Respiratory rate >= 30/min", "/min", [(">= 30", lambda r: r >= 30, 20), ("< 30", lambda r: True, 0)]),
+    banded("sbp", "Systolic BP < 90 mm Hg", "mm Hg", [("< 90", lambda s: s < 90, 20), (">= 90", lambda s: True, 0)]),
+    banded("temperature", "Temperature < 35 or >= 40 °C", "°C",
+           [("< 35", lambda t: t < 35, 15), (">= 40", lambda t: t >= 40, 15), ("35-39.9", lambda t: True, 0)]),
+    banded("heart_rate", "Pulse >= 125/min", "/min", [(">= 125", lambda h: h >= 125, 10), ("< 125", lambda h: True, 0)]),
+    _psi_lab("ph", "Arterial pH < 7.35", "", lambda x: x < 7.35, 30),
+    _psi_lab("bun", "BUN >= 30 mg/dL", " mg/dL", lambda x: x >= 30, 20),
+    _psi_lab("sodium", "Sodium < 130 mmol/L", " mmol/L", lambda x: x < 130, 20),
+    _psi_lab("glucose", "Glucose >= 250 mg/dL", " mg/dL", lambda x: x >= 250, 10),
+    _psi_lab("hematocrit", "Hematocrit < 30 %", " %", lambda x: x < 30, 10),
+    Criterion("PaO2 < 60 mm Hg or SpO2 < 90 %", _psi_oxygen),
+    present("pleural_effusion", "Pleural effusion on imaging", 10),
+], "Pneumonia Severity Index")
+
+
+def _psi(v: Values):
+    points, steps = PSI(v)
+    klass = ("II" if points <= 70 else "III" if points <= 90 else "IV" if points <= 130 else "V")
+    return points, [*steps, f"PSI risk class {klass} (II <= 70, III 71-90, IV 91-130, V > 130; class I is "
+                            f"age < 50 with no risk factor, decided before scoring)"]
+
+
+# ---- FeverPAIN -------------------------------------------------------------------------------------
+
+FEVERPAIN_FINDINGS = {
+    "fever_past_24h": "Fever in the past 24 hours",
+    "purulent_tonsils": "Purulence (pharyngeal or tonsillar exudate)",
+    "rapid_attendance": "Attended within 3 days of symptom onset",
+    "severe_tonsil_inflammation": "Severely inflamed tonsils",
+    "no_cough_or_coryza": "No cough or coryza",
+}
+
 CENTOR_INPUTS = (number("temperature"), finding("tonsillar_exudate", "tonsillar exudate or swelling"),
                  finding("tender_anterior_cervical_nodes", "tender/swollen anterior cervical lymph nodes"),
                  finding("cough", "cough (its absence scores a point)"))
@@ -114,6 +198,7 @@ CENTOR_INPUTS = (number("temperature"), finding("tonsillar_exudate", "tonsillar 
 CALCULATORS = [
     Calculator(
         id="sirs", name="SIRS criteria", unit="criteria", integer=True,
+        medcalc_id=51,
         aliases=("SIRS", "SIRS criteria", "systemic inflammatory response syndrome criteria"),
         reference="Bone RC et al. Definitions for sepsis and organ failure and guidelines for the use of "
                   "innovative therapies in sepsis. Chest 1992;101:1644-55.",
@@ -123,6 +208,7 @@ CALCULATORS = [
         formula=SIRS),
     Calculator(
         id="curb_65", name="CURB-65 score for pneumonia severity", unit="points", integer=True,
+        medcalc_id=45,
         aliases=("CURB-65", "CURB65", "CURB-65 score", "CURB-65 score for pneumonia severity"),
         reference="Lim WS et al. Defining community acquired pneumonia severity on presentation to "
                   "hospital: an international derivation and validation study. Thorax 2003;58:377-82.",
@@ -130,7 +216,19 @@ CALCULATORS = [
                 number("dbp"), number("age")),
         formula=CURB_65),
     Calculator(
+        id="psi", name="Pneumonia Severity Index (PSI/PORT)", unit="points", integer=True, medcalc_id=29,
+        aliases=("PSI", "PORT score", "PSI Score: Pneumonia Severity Index for CAP", "Pneumonia Severity Index",
+                 "PSI/PORT score"),
+        reference="Fine MJ et al. A prediction rule to identify low-risk patients with community-acquired "
+                  "pneumonia. N Engl J Med 1997;336:243-50.",
+        inputs=(number("age"), SEX, *(finding(n, label) for n, (label, _) in PSI_FINDINGS.items()),
+                number("resp_rate"), number("sbp"), number("temperature"), number("heart_rate"),
+                *(number(n, required=False) for n in ("ph", "bun", "sodium", "glucose", "hematocrit", "pao2",
+                                                      "spo2"))),
+        formula=_psi),
+    Calculator(
         id="gcs", name="Glasgow Coma Scale", unit="points", integer=True,
+        medcalc_id=21,
         aliases=("GCS", "Glasgow Coma Scale", "Glasgow Coma Score", "Glasgow Coma Score (GCS)"),
         reference="Teasdale G, Jennett B. Assessment of coma and impaired consciousness: a practical scale. "
                   "Lancet 1974;2:81-4.",
@@ -143,10 +241,20 @@ CALCULATORS = [
         inputs=CENTOR_INPUTS, formula=point_score(CENTOR_CRITERIA, "Centor score")),
     Calculator(
         id="mcisaac", name="McIsaac (modified Centor) score", unit="points", integer=True,
+        medcalc_id=20,
         aliases=("McIsaac", "McIsaac score", "modified Centor score",
                  "Centor score (modified/McIsaac) for strep pharyngitis"),
         reference="McIsaac WJ et al. A clinical score to reduce unnecessary antibiotic use in patients with "
                   "sore throat. CMAJ 1998;158:75-83.",
         inputs=(number("age", low=3), *CENTOR_INPUTS),
         formula=point_score([*CENTOR_CRITERIA, MCISAAC_AGE], "McIsaac score")),
+    Calculator(
+        id="feverpain", name="FeverPAIN score for streptococcal pharyngitis", unit="points", integer=True,
+        medcalc_id=33,
+        aliases=("FeverPAIN", "FeverPAIN score", "FeverPAIN Score for Strep Pharyngitis"),
+        reference="Little P et al. Clinical score and rapid antigen detection test to guide antibiotic use for "
+                  "sore throats: randomised controlled trial of PRISM (primary care streptococcal management). "
+                  "BMJ 2013;347:f5806.",
+        inputs=tuple(finding(n, label) for n, label in FEVERPAIN_FINDINGS.items()),
+        formula=point_score([present(n, label) for n, label in FEVERPAIN_FINDINGS.items()], "FeverPAIN score")),
 ]

@@ -26,7 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Mapping, Sequence
 
-from simulator.calculators.dates import parse_date, parse_weeks_days
+from simulator.calculators.dates import format_weeks_days, parse_date, parse_weeks_days
 from simulator.calculators.inputs import CalculatorInputError, Input
 
 Values = Mapping[str, Any]
@@ -144,6 +144,13 @@ class Calculator:
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs if i.required)
+
+    def answer_text(self, answer: Any) -> str:
+        """The answer as a person reads it: '93.333', '12/05/2007', '14 weeks 1 day'."""
+        if self.output == "weeks_days":
+            weeks, days = answer
+            return format_weeks_days(weeks, days)
+        return answer if isinstance(answer, str) else fmt(answer)
 
     def input(self, name: str) -> Input:
         for i in self.inputs:

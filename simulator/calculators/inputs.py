@@ -111,6 +111,10 @@ QUANTITIES: dict[str, Quantity] = {
     "triglycerides": Quantity("triglycerides", "mg/dL", 5, 20000),
     "cycle_length": Quantity("menstrual cycle length", "d", 20, 45, units={"days": "1", "day": "1"}),
     "vasopressor_dose": Quantity("vasopressor infusion rate", "ug/kg/min", 0, 500),
+    "dose_mg": Quantity("dose", "mg", 0, 10000),
+    "dose_ug": Quantity("dose", "ug", 0, 100000),
+    "doses_per_day": Quantity("doses a day", "/d", 0, 48, units={"times/d": "1", "x/d": "1", "doses/d": "1"}),
+    "fentanyl_patch_rate": Quantity("fentanyl patch delivery rate", "ug/h", 0, 1000),
 }
 
 _YES = {"true", "yes", "y", "1", "present", "positive", "+"}
@@ -141,6 +145,7 @@ class Input:
     high: float = math.inf
     options: dict[Any, str] = field(default_factory=dict)
     synonyms: dict[str, Any] = field(default_factory=dict)
+    quantity: str = ""  # the entry of QUANTITIES a number input measures, when not its own name
 
     def expects(self) -> str:
         """What a valid value looks like, for error messages and listings."""
@@ -225,7 +230,8 @@ def number(name: str, *, low: float | None = None, high: float | None = None, re
     narrower range for one calculator."""
     q = QUANTITIES[quantity or name]
     return Input(name, "number", description or q.description, required=required, default=default,
-                 unit=q.unit, low=q.low if low is None else low, high=q.high if high is None else high)
+                 unit=q.unit, low=q.low if low is None else low, high=q.high if high is None else high,
+                 quantity=quantity if quantity and quantity != name else "")
 
 
 def finding(name: str, description: str) -> Input:
@@ -264,7 +270,7 @@ def to_canonical(inp: Input, value: float, unit: str | None) -> float:
 
     if unit is None or not str(unit).strip() or unit_key(unit) == unit_key(inp.unit):
         return float(value)
-    q = QUANTITIES.get(inp.name)
+    q = QUANTITIES.get(inp.quantity or inp.name)
     local = dict(q.units) if q else {}
     if unit_key(inp.unit) in {unit_key(u) for u in MASS_UNITS}:
         base = Fraction(MASS_UNITS[next(u for u in MASS_UNITS if unit_key(u) == unit_key(inp.unit))])
@@ -272,7 +278,7 @@ def to_canonical(inp: Input, value: float, unit: str | None) -> float:
     for u, factor in local.items():
         if unit_key(u) == unit_key(unit):
             return float(exact(value) * exact(factor))
-    registry_name = (q.registry if q and q.registry else inp.name)
+    registry_name = (q.registry if q and q.registry else inp.quantity or inp.name)
     variable = _registry_variable(registry_name)
     if variable is not None and unit_key(variable.unit) == unit_key(inp.unit):
         from simulator.errors import UnitError

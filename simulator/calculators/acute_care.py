@@ -12,15 +12,19 @@ absent; for Centor and McIsaac that means "no cough" scores its point.
 Conventions and where other implementations differ:
 - SIRS (Bone 1992) counts heart rate > 90 only when it is > 90, and counts immature band
   neutrophils > 10 % (`bandemia`) with the white-cell criterion. MedCalc-Bench 1.7 adds the
-  heart-rate point whatever the rate (a defect) and has no band criterion.
+  heart-rate point whatever the rate (a defect) and has no band criterion. It also scales WBC
+  wrongly: a count per µL (its rows' form) is converted "per m^3" and compared with 12,000, so
+  any WBC above 12 cells/µL counts as leukocytosis; only a count per mm^3 written "m^3" is read
+  as meant.
 - CURB-65 (Lim 2003) counts urea > 7 mmol/L, i.e. BUN > 7 x 2.801 = 19.6 mg/dL; MedCalc-Bench
   (like MDCalc) uses BUN > 19 mg/dL, so BUN in (19, 19.6] scores one point less here.
 - Centor is the original four-item score (Centor 1981, fever > 38 °C); McIsaac (1998) adds the
   age points and applies from age 3. MedCalc-Bench's "Centor score" is McIsaac's.
-- GCS components are the scale's numbers; a component that cannot be tested must be given as
-  the number the clinician assigns (MedCalc-Bench scores "not testable" as 4, we do not guess).
-  MedCalc-Bench's ground truth for GCS also counts the verbal response twice in places; we
-  count each component once (Teasdale 1974).
+- GCS components are the scale's numbers. A component recorded as not testable ("NT") is
+  accepted as an observation, but the total is then refused (Teasdale et al. 2014 report the
+  components instead); give the number the clinician assigns to score it. MedCalc-Bench scores
+  "not testable" as a number. MedCalc-Bench's ground truth for GCS also counts the verbal
+  response twice (E + V + V + M, up to 20); we count each component once (Teasdale 1974).
 - PSI (Fine 1997): age (women minus 10), nursing home +10, neoplastic disease +30, liver disease
   +20, heart failure, cerebrovascular and renal disease +10 each, altered mental status +20,
   respiratory rate >= 30 +20, systolic BP < 90 +20, temperature < 35 or >= 40 °C +15, pulse
@@ -37,7 +41,7 @@ from __future__ import annotations
 
 from simulator.calculators.base import (Calculator, Criterion, Values, banded, fmt, graded, point_score,
                                         present)
-from simulator.calculators.inputs import SEX, choice, finding, number
+from simulator.calculators.inputs import SEX, CalculatorInputError, choice, finding, number
 
 UREA_MMOL_TO_BUN_MG = 2.801  # mg/dL of urea nitrogen per mmol/L of urea (registry conversion)
 CURB_BUN_LIMIT = 7 * UREA_MMOL_TO_BUN_MG
@@ -89,26 +93,38 @@ CURB_65 = point_score([
 
 # ---- Glasgow Coma Scale --------------------------------------------------------------------------
 
+NOT_TESTABLE = "NT"  # a component may be recorded as not testable (Teasdale 2014)
+_NT = {"nt": NOT_TESTABLE, "untestable": NOT_TESTABLE, "not assessable": NOT_TESTABLE}
+
 GCS_EYE = choice("gcs_eye", "best eye response",
-                 {4: "spontaneous", 3: "to sound", 2: "to pain", 1: "none"},
-                 synonyms={"eyes open spontaneously": 4, "spontaneously": 4, "to voice": 3, "to speech": 3,
+                 {4: "spontaneous", 3: "to sound", 2: "to pain", 1: "none", NOT_TESTABLE: "not testable"},
+                 synonyms={**_NT, "eyes open spontaneously": 4, "spontaneously": 4, "to voice": 3, "to speech": 3,
                            "eye opening to verbal command": 3, "to verbal command": 3,
                            "eye opening to pain": 2, "to pressure": 2, "no eye opening": 1})
 GCS_VERBAL = choice("gcs_verbal", "best verbal response",
                     {5: "oriented", 4: "confused", 3: "inappropriate words", 2: "incomprehensible sounds",
-                     1: "none"},
-                    synonyms={"words": 3, "sounds": 2, "no verbal response": 1})
+                     1: "none", NOT_TESTABLE: "not testable"},
+                    synonyms={**_NT, "words": 3, "sounds": 2, "no verbal response": 1})
 GCS_MOTOR = choice("gcs_motor", "best motor response",
                    {6: "obeys commands", 5: "localizes pain", 4: "withdraws from pain",
-                    3: "abnormal flexion", 2: "extension", 1: "none"},
-                   synonyms={"obeys": 6, "localizes": 5, "localises pain": 5, "withdrawal from pain": 4,
+                    3: "abnormal flexion", 2: "extension", 1: "none", NOT_TESTABLE: "not testable"},
+                   synonyms={**_NT, "obeys": 6, "localizes": 5, "localises pain": 5, "withdrawal from pain": 4,
                              "withdraws": 4,
                              "normal flexion": 4, "flexion to pain": 3, "decorticate": 3,
                              "extension to pain": 2, "decerebrate": 2, "no motor response": 1})
 
-GCS = point_score([graded(GCS_EYE, "Eye opening (E)"),
-                   graded(GCS_VERBAL, "Verbal response (V)"),
-                   graded(GCS_MOTOR, "Motor response (M)")], "Glasgow Coma Scale, E + V + M")
+_GCS_SUM = point_score([graded(GCS_EYE, "Eye opening (E)"),
+                        graded(GCS_VERBAL, "Verbal response (V)"),
+                        graded(GCS_MOTOR, "Motor response (M)")], "Glasgow Coma Scale, E + V + M")
+
+
+def _gcs(v: Values):
+    untestable = [c.name for c in (GCS_EYE, GCS_VERBAL, GCS_MOTOR) if v[c.name] == NOT_TESTABLE]
+    if untestable:
+        raise CalculatorInputError(f"gcs: {', '.join(untestable)} is not testable (NT), so the total is not "
+                                   f"defined (Teasdale 2014: report the components, e.g. E3 VNT M5); give the number "
+                                   f"the clinician assigns to score it")
+    return _GCS_SUM(v)
 
 # ---- Centor and McIsaac --------------------------------------------------------------------------
 
@@ -231,8 +247,9 @@ CALCULATORS = [
         medcalc_id=21,
         aliases=("GCS", "Glasgow Coma Scale", "Glasgow Coma Score", "Glasgow Coma Score (GCS)"),
         reference="Teasdale G, Jennett B. Assessment of coma and impaired consciousness: a practical scale. "
-                  "Lancet 1974;2:81-4.",
-        inputs=(GCS_EYE, GCS_VERBAL, GCS_MOTOR), formula=GCS),
+                  "Lancet 1974;2:81-4; Teasdale G et al. The Glasgow Coma Scale at 40 years: standing the test of "
+                  "time. Lancet Neurol 2014;13:844-54.",
+        inputs=(GCS_EYE, GCS_VERBAL, GCS_MOTOR), formula=_gcs),
     Calculator(
         id="centor", name="Centor score for streptococcal pharyngitis", unit="points", integer=True,
         aliases=("Centor", "Centor score", "Centor criteria", "original Centor score"),

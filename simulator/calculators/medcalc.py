@@ -16,8 +16,9 @@ are converted by `inputs.to_canonical` (exact, every unit spelling it knows); Me
 own unit quirks are read as it means them: a count "per µL" written as "µL" (or "mm^3", and
 "m^3", which the package reads as per mm³), "[5, 'ft', 10, 'in']" as a sum of parts. Each
 value is checked by the calculator's input, so a bad entity fails here, naming the entity and
-the fix. Entities the calculator does not use are refused, or skipped with `unknown="skip"`
-(the skipped names are returned), never guessed.
+the fix (numbers against physiological limits; a calculator's own narrower range, such as
+McIsaac's age from 3, is checked when it runs). Entities the calculator does not use are refused,
+or skipped with `unknown="skip"` (their names are appended to `skipped`), never guessed.
 
 `check_rows(rows)` runs every row of a MedCalc-Bench CSV through the importer and the
 calculator and compares the answer with the row's ground truth (`answer_correct`); the module's
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import ast
 import csv
+import dataclasses
 import json
 import re
 import sys
@@ -37,7 +39,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from simulator.calculators.base import CalcResult, Calculator, answer_correct
-from simulator.calculators.inputs import CalculatorInputError, Input, to_canonical
+from simulator.calculators.inputs import QUANTITIES, CalculatorInputError, Input, to_canonical
 from simulator.calculators.medcalc_entities import ENTITIES, UNUSED, Entity
 
 # MedCalc-Bench writes a count per volume with the volume alone ("µL"), and per mm³ as "m^3".
@@ -161,14 +163,21 @@ def _read(c: Calculator, ent: Entity, name: str, raw: Any) -> list[tuple[str, An
             return [(ent.input, str(raw).strip().lower() in ("black", "african american", "true", "yes"))]
         if ent.read == "not":
             return [(ent.input, not inp.coerce(raw))]
-        if inp.kind == "number":
-            return [(ent.input, inp.coerce(_quantity(inp, raw, ent)))]
+        if inp.kind == "number":  # plausible for anyone here; the calculator checks its own narrower range
+            return [(ent.input, _plausible(inp).coerce(_quantity(inp, raw, ent)))]
         if isinstance(raw, str) and ent.labels:
             labels = {entity_key(k): v for k, v in ent.labels.items()}
             raw = labels.get(entity_key(raw), raw)
         return [(ent.input, inp.coerce(raw))]
     except CalculatorInputError as e:
         raise CalculatorInputError(f"entity {name!r} ({c.id} input {ent.input}): {e}; {_fix(name, inp)}") from None
+
+
+def _plausible(inp: Input) -> Input:
+    """The input with the physiological limits of its quantity (a McIsaac age of 2 years imports;
+    McIsaac itself, valid from age 3, refuses it when computed)."""
+    q = QUANTITIES.get(inp.quantity or inp.name)
+    return inp if q is None else dataclasses.replace(inp, low=q.low, high=q.high)
 
 
 def _steroid(raw: Any) -> tuple[str, Any, str]:

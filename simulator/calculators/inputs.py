@@ -191,7 +191,7 @@ class Input:
         if not math.isfinite(x):
             raise self._fail(value)
         if not self.low <= x <= self.high:
-            raise self._fail(value, f"outside the range this calculator accepts; is it in {self.unit}?")
+            raise self._fail(value, f"outside the range this calculator accepts; was it given in another unit than {self.unit}?")
         return x
 
     def _bool(self, value: Any) -> bool:

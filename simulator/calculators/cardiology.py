@@ -18,7 +18,9 @@ Conventions and where other implementations differ:
   disease with fewer than three risk factors 1 point instead of 2; we follow Six et al. 2008.
 - RCRI (Lee 1999): one point each for high-risk surgery (intraperitoneal, intrathoracic or
   suprainguinal vascular), ischemic heart disease, heart failure, cerebrovascular disease,
-  insulin treatment and creatinine > 2 mg/dL. Same as MedCalc-Bench.
+  insulin treatment and creatinine > 2 mg/dL. Same as MedCalc-Bench; some of its rows give both
+  "History of cerebrovascular disease" and "Cerebrovascular disease history", and where they
+  disagree its ground truth takes the second, while we count the disease when either says so.
 - Framingham hard CHD: the NCEP ATP III risk equations (10-year risk of myocardial infarction or
   coronary death, ages 20-79), with cholesterol in mg/dL; ln(age) in the smoking term is capped
   at 70 for men and 78 for women (as MDCalc). The answer is the risk in %. MedCalc-Bench 1.7

@@ -21,6 +21,9 @@ albumin in g/dL. Conventions:
 - HOMA-IR (Matthews 1985) = fasting insulin (µU/mL) x fasting glucose (mmol/L) / 22.5, i.e.
   insulin x glucose (mg/dL) / 405. Insulin in pmol/L is divided by 6 (Heinemann 2010);
   MedCalc-Bench 1.7 multiplies it by 6.
+Units are converted exactly. MedCalc-Bench's unit converter rounds intermediate amounts to 3
+decimals (2.26 mmol/L of calcium becomes 0.002 mol, so 8.0 mg/dL instead of 9.06; cholesterol in
+mmol/L likewise), so its corrected calcium and LDL differ from ours when the rows give mmol/L.
 """
 
 from __future__ import annotations

@@ -15,7 +15,10 @@ diabetes; 2: hemiplegia, moderate to severe kidney disease, diabetes with end-or
 localized solid tumor, leukemia, lymphoma; 3: moderate to severe liver disease; 6: metastatic
 solid tumor, AIDS), with one age point per decade from 50 (50-59: 1 ... >= 80: 4) as in the
 combined age-comorbidity index (Charlson 1994) and MDCalc. Diabetes "none or diet-controlled"
-scores 0. Same as MedCalc-Bench, which also counts a stroke and a TIA together as one point.
+scores 0. Same as MedCalc-Bench's calculator (it also counts a stroke and a TIA together as one
+point) given its lower-case labels; its rows write them capitalised ("Moderate", "Metastatic",
+"None or diet-controlled"), which it does not recognise, so its ground truth scores any graded
+item that is given as 1 point, even diabetes "None or diet-controlled".
 The explanation adds the estimated 10-year survival, 0.983^exp(0.9 x score) (Charlson 1987).
 """
 

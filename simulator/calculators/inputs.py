@@ -61,10 +61,10 @@ MASS_UNITS = {"mg": "1", "ug": "1/1000", "g": "1000"}
 QUANTITIES: dict[str, Quantity] = {
     "age": Quantity("age", "years", 0, 120,
                     units={"year": "1", "yr": "1", "yrs": "1", "y": "1", "months": "1/12", "month": "1/12",
-                           "mo": "1/12", "weeks": "7/365.25", "week": "7/365.25", "wk": "7/365.25",
-                           "days": "1/365.25", "day": "1/365.25"}),
+                           "mo": "1/12", "weeks": "28/1461", "week": "28/1461", "wk": "28/1461",  # 7 / 365.25
+                           "days": "4/1461", "day": "4/1461"}),
     "weight": Quantity("body weight", "kg", 0.5, 400),
-    "height": Quantity("height", "cm", 30, 272),
+    "height": Quantity("height", "cm", 30, 272, units={"ft": "30.48", "feet": "30.48", "foot": "30.48"}),
     "temperature": Quantity("body temperature", "Cel", 25, 46),
     "heart_rate": Quantity("heart rate", "/min", 20, 300),
     "resp_rate": Quantity("respiratory rate", "/min", 0, 80),

@@ -14,13 +14,17 @@ Conventions and where other implementations differ: Child-Pugh bands are bilirub
 > 3 mg/dL, albumin > 3.5 / 2.8-3.5 / < 2.8 g/dL, INR < 1.7 / 1.7-2.3 / > 2.3 (Pugh 1973 as
 tabulated by MDCalc), both ends of the middle band inclusive. MedCalc-Bench 1.7 gives bilirubin
 of exactly 2.0 mg/dL no points (its bands are "< 2" and "2 < x < 3"), scores bilirubin of
-exactly 3.0 as > 3 and albumin of exactly 2.8 as < 2.8; only those three boundary values differ.
+exactly 3.0 as > 3 and albumin of exactly 2.8 as < 2.8. Its ground truth also scores no points
+for ascites at all: its rows write "absent", "slight", "moderate" in lower case, which its
+calculator does not recognise (it knows "Absent", "Slight", "Moderate").
 
 MELD-Na is the UNOS/OPTN 2016 policy formula: creatinine, bilirubin and INR floored at 1,
 creatinine capped at 4 and set to 4 after dialysis twice in the past week or 24 h of CVVHD,
 sodium bounded to 125-137, MELD(i) rounded to one decimal and times 10, the sodium term added
 only when MELD(i) > 11, result capped at 40. MedCalc-Bench 1.7 ignores dialysis when creatinine
-is below 1 mg/dL (it floors to 1 instead of setting 4); we follow the policy.
+is below 1 mg/dL (it floors to 1 instead of setting 4); we follow the policy. Its ground truth
+rounds MELD(i) to a whole number before multiplying by 10 (2.285 -> 2 -> 20, where the policy
+gives 2.3 -> 23) and then uses the unrounded MELD(i) in the sodium term.
 
 Glasgow-Blatchford (Blatchford 2000) scores blood urea in mmol/L: 6.5-7.9 / 8-9.9 / 10-24.9 /
 >= 25 score 2 / 3 / 4 / 6; with BUN in mg/dL the limits are urea x 2.801 (18.2, 22.4, 28.0,
@@ -28,7 +32,8 @@ Glasgow-Blatchford (Blatchford 2000) scores blood urea in mmol/L: 6.5-7.9 / 8-9.
 < 10 score 1 / 6; systolic BP 100-109 / 90-99 / < 90 score 1 / 2 / 3; pulse >= 100, melena 1
 each; syncope, hepatic disease and cardiac failure 2 each. MedCalc-Bench 1.7 compares BUN with
 the rounded limits in mg/dL, scores nothing for BUN of exactly 70, and misplaces the hemoglobin
-edges: a man's 12.0 scores 0 and 13.0 scores 1, a woman's 10.0 scores 0.
+edges: a man's 12.0 scores 0 and 13.0 scores 1, a woman's 10.0 scores 0 and a woman's 12.0
+scores 1.
 """
 
 from __future__ import annotations

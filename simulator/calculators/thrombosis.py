@@ -19,7 +19,8 @@ arthroplasty 5); events in the past month; venous disease and thrombophilias (a 
 or PE is one item, 3 points); mobility (bed rest 1, confined to bed > 72 h 2); BMI > 25 scores
 1; the women-only items (hormones, pregnancy or postpartum, pregnancy loss) score 1 each.
 MedCalc-Bench 1.7's Caprini adds no points for any yes/no item (only age, surgery type,
-mobility and BMI), scores BMI > 25 as 2, and has no "nonoperative" surgery type.
+mobility and BMI), scores BMI > 25 as 2, and has no "nonoperative" surgery type; its ground
+truth also leaves BMI out (it looks for "bmi", its rows give "Body Mass Index (BMI)").
 """
 
 from __future__ import annotations

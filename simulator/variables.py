@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from simulator.errors import UnitError
 from simulator.expressions import Expression
@@ -104,8 +105,9 @@ class Conversion(BaseModel):
             ok = exact(v) != 0
         except (ValueError, ZeroDivisionError):
             ok = False
-        if not ok:
-            raise ValueError(f"factor {v!r} must be a non-zero number or a ratio such as '5/9'")
+        if not ok:  # reported like any number that does not parse (the pack loader adds its fix)
+            raise PydanticCustomError("float_parsing", "factor {value!r} must be a non-zero number or a ratio "
+                                      "such as '5/9'", {"value": v})
         return v
 
     def apply(self, value: float) -> float:

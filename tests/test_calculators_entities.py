@@ -404,3 +404,9 @@ def test_cli_bad_entities_are_one_line_and_exit_2(capsys, argv, fragment):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
     assert err.startswith("azmed calc: error:") and err.count("\n") == 1 and fragment in err
+
+
+def test_readme_lists_every_medcalc_bench_calculator_with_its_source():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert medcalc.sources_table() in readme  # regenerate with medcalc.sources_table() when a source changes
+    assert f"{len(calc.CALCULATORS)} calculators: all 55 of MedCalc-Bench" in readme

@@ -36,6 +36,7 @@ from simulator.calculators import (acute_care, body, cardiology, chemistry, como
                                    liver, obstetrics, renal, thrombosis)
 from simulator.calculators.base import CalcResult, Calculator, answer_correct, within_tolerance
 from simulator.calculators.inputs import CalculatorInputError, Input
+from simulator.calculators.medcalc_entities import MEDCALC_NAMES
 
 __all__ = ["CALCULATORS", "CalcResult", "Calculator", "CalculatorInputError", "Input", "UnknownCalculatorError",
            "answer_correct", "applicable", "by_medcalc_id", "evaluate", "get", "within_tolerance"]
@@ -66,9 +67,15 @@ def _build() -> tuple[dict[str, Calculator], dict[str, str], dict[int, str]]:
                 k = _name_key(n)
                 if names.setdefault(k, c.id) != c.id:
                     raise ValueError(f"calculator name {n!r} of {c.id!r} already names {names[k]!r}")
-            if c.medcalc_id is not None and medcalc.setdefault(c.medcalc_id, c.id) != c.id:
-                raise ValueError(f"MedCalc-Bench Calculator ID {c.medcalc_id} of {c.id!r} is already "
-                                 f"{medcalc[c.medcalc_id]!r}'s")
+            if c.medcalc_id is not None:
+                if medcalc.setdefault(c.medcalc_id, c.id) != c.id or c.medcalc_id not in MEDCALC_NAMES:
+                    raise ValueError(f"MedCalc-Bench Calculator ID {c.medcalc_id} of {c.id!r} is unknown or "
+                                     f"already {medcalc[c.medcalc_id]!r}'s")
+                k = _name_key(MEDCALC_NAMES[c.medcalc_id])
+                if names.setdefault(k, c.id) != c.id:
+                    raise ValueError(f"MedCalc-Bench's name of {c.id!r} already names {names[k]!r}")
+    if set(medcalc) != set(MEDCALC_NAMES):
+        raise ValueError(f"no calculator for MedCalc-Bench IDs {sorted(set(MEDCALC_NAMES) - set(medcalc))}")
     return calculators, names, medcalc
 
 

@@ -40,7 +40,7 @@ from typing import Any, Iterable, Mapping
 
 from simulator.calculators.base import CalcResult, Calculator, answer_correct
 from simulator.calculators.inputs import QUANTITIES, CalculatorInputError, Input, to_canonical
-from simulator.calculators.medcalc_entities import ENTITIES, UNUSED, Entity
+from simulator.calculators.medcalc_entities import ENTITIES, MEDCALC_NAMES, UNUSED, Entity
 
 # MedCalc-Bench writes a count per volume with the volume alone ("µL"), and per mm³ as "m^3".
 COUNT_VOLUMES = {"ul": "/uL", "mm3": "/mm3", "mm^3": "/mm3", "m^3": "/mm3", "cumm": "/mm3", "l": "/L",
@@ -267,6 +267,16 @@ def agreement_table(results: list[dict[str, Any]]) -> str:
         lines.append(f"| {rs[0]['medcalc_id']} | {cid} | {len(rs)} | {n['agree']} | {n['differ']} | {n['refused']} |")
     total = {s: sum(r["status"] == s for r in results) for s in ("agree", "differ", "refused")}
     lines.append(f"| | all | {len(results)} | {total['agree']} | {total['differ']} | {total['refused']} |")
+    return "\n".join(lines)
+
+
+def sources_table() -> str:
+    """A Markdown table of MedCalc-Bench's calculators: Calculator ID, its name, AZ-Med's id and
+    the published source (the README's table)."""
+    from simulator.calculators import CALCULATORS
+    lines = ["| ID | MedCalc-Bench calculator | AZ-Med id | source |", "|---:|---|---|---|"]
+    for c in sorted((c for c in CALCULATORS.values() if c.medcalc_id), key=lambda c: c.medcalc_id):
+        lines.append(f"| {c.medcalc_id} | {MEDCALC_NAMES[c.medcalc_id]} | `{c.id}` | {c.reference} |")
     return "\n".join(lines)
 
 

@@ -47,6 +47,33 @@ def e(name: str, input: str, package: str = "", **kw: Any) -> Entity:
     return Entity(name, input, package or name, **kw)
 
 
+# MedCalc-Bench's Calculator IDs and names (its dataset's "Calculator ID" and "Calculator Name").
+MEDCALC_NAMES = {
+    2: 'Creatinine Clearance (Cockcroft-Gault Equation)', 3: 'CKD-EPI Equations for Glomerular Filtration Rate',
+    4: 'CHA2DS2-VASc Score for Atrial Fibrillation Stroke Risk', 5: 'Mean Arterial Pressure (MAP)',
+    6: 'Body Mass Index (BMI)', 7: 'Calcium Correction for Hypoalbuminemia',
+    8: "Wells' Criteria for Pulmonary Embolism", 9: 'MDRD GFR Equation', 10: 'Ideal Body Weight',
+    11: 'QTc Bazett Calculator', 13: 'Estimated Due Date', 15: 'Child-Pugh Score for Cirrhosis Mortality',
+    16: "Wells' Criteria for DVT", 17: 'Revised Cardiac Risk Index for Pre-Operative Risk',
+    18: 'HEART Score for Major Cardiac Events', 19: 'Fibrosis-4 (FIB-4) Index for Liver Fibrosis',
+    20: 'Centor Score (Modified/McIsaac) for Strep Pharyngitis', 21: 'Glasgow Coma Score (GCS)',
+    22: 'Maintenance Fluids Calculations', 23: 'MELD Na (UNOS/OPTN)', 24: 'Steroid Conversion Calculator',
+    25: 'HAS-BLED Score for Major Bleeding Risk', 26: 'Sodium Correction for Hyperglycemia',
+    27: 'Glasgow-Blatchford Bleeding Score (GBS)', 28: 'APACHE II Score',
+    29: 'PSI Score: Pneumonia Severity Index for CAP', 30: 'Serum Osmolality',
+    31: 'HOMA-IR (Homeostatic Model Assessment for Insulin Resistance)', 32: 'Charlson Comorbidity Index (CCI)',
+    33: 'FeverPAIN Score for Strep Pharyngitis', 36: 'Caprini Score for Venous Thromboembolism (2005)',
+    38: 'Free Water Deficit', 39: 'Anion Gap', 40: 'Fractional Excretion of Sodium (FENa)',
+    43: 'Sequential Organ Failure Assessment (SOFA) Score', 44: 'LDL Calculated',
+    45: 'CURB-65 Score for Pneumonia Severity', 46: 'Framingham Risk Score for Hard Coronary Heart Disease',
+    48: 'PERC Rule for Pulmonary Embolism', 49: 'Morphine Milligram Equivalents (MME) Calculator',
+    51: 'SIRS Criteria', 56: 'QTc Fridericia Calculator', 57: 'QTc Framingham Calculator',
+    58: 'QTc Hodges Calculator', 59: 'QTc Rautaharju Calculator', 60: 'Body Surface Area Calculator',
+    61: 'Target weight', 62: 'Adjusted Body Weight', 63: 'Delta Gap', 64: 'Delta Ratio',
+    65: 'Albumin Corrected Anion Gap', 66: 'Albumin Corrected Delta Gap', 67: 'Albumin Corrected Delta Ratio',
+    68: 'Estimated of Conception', 69: 'Estimated Gestational Age',
+}
+
 HEART_HISTORY = {"Slightly suspicious": 0, "Moderately suspicious": 1, "Highly suspicious": 2}
 HEART_ECG = {"Normal": 0, "Non-specific repolarization disturbance": 1, "Significant ST deviation": 2}
 HEART_TROPONIN = {"less than or equal to normal limit": 0,

@@ -141,13 +141,10 @@ def evaluate_entities(calculator: Calculator | str | int, entities: Mapping[str,
 # ---- reading one entity ------------------------------------------------------------------------------
 
 def _fix(name: str, inp: Input) -> str:
+    """How to write the entity: MedCalc-Bench's [value, "unit"] for a number, else what the input expects."""
     if inp.kind == "number":
         return f"give it as [value, \"unit\"], e.g. {json.dumps({name: [1, inp.unit]}, ensure_ascii=False)}"
-    if inp.kind == "bool":
-        return "give it as true or false"
-    if inp.kind == "date":
-        return "give it as \"MM/DD/YYYY\""
-    return f"give one of {', '.join(repr(label) for label in inp.options.values())}"
+    return f"give {inp.expects()}"
 
 
 def _read(c: Calculator, ent: Entity, name: str, raw: Any) -> list[tuple[str, Any]]:

@@ -66,6 +66,7 @@ GRAMMAR_HELP = ("Answer with one calculator call: name(input=value, ...). Number
 _NAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
 _ARG = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.*)$", re.S)
 _SEX_INPUT = "sex"
+_POSSESSIVE = re.compile("['\u2019]s\\b")
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,7 @@ _QUESTION_STOP = {"what", "is", "the", "patient", "patients", "s", "of", "a", "a
 def relevant_calculators(question: str, k: int = 5) -> list[Calculator]:
     """Up to `k` calculators whose id, name or alias the question mentions, best first: a whole
     name found in the question first (longer first), then shared words. [] when nothing fits."""
-    q = f" {normalise(question)} "
+    q = f" {normalise(_POSSESSIVE.sub('', question))} "
     q_words = set(q.split()) - _QUESTION_STOP
     q_compact = re.sub(r"[^a-z0-9]", "", q)
     scored = []

@@ -12,13 +12,12 @@ with the history, normal exam lines); they never name a diagnosis, and the reade
 value and finding the engine used, so the engine gives the re-read note the case's label.
 
 Modules: `lexicon` (the registry's words, leak detection), `reader` (read_note, scan),
-`draft` (what a note says), `styles` (the five layouts), `phrases` (filler wording), `note`
-(render_note). No torch; nothing here imports azmed.
+`draft` (what a note says), `writer` (render_note and the five layouts), `phrases` (filler
+wording). No torch; nothing here imports azmed.
 """
 
 from simulator.notes.draft import NoteError
-from simulator.notes.note import Note, omitted_findings, render_note
 from simulator.notes.reader import NoteFacts, read_note, scan
-from simulator.notes.styles import STYLES
+from simulator.notes.writer import STYLES, Note, omitted_findings, render_note
 
 __all__ = ["STYLES", "Note", "NoteError", "NoteFacts", "omitted_findings", "read_note", "render_note", "scan"]

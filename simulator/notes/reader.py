@@ -163,18 +163,21 @@ def _unit_after(lex: Lexicon, var, text: str, pos: int, facts: NoteFacts) -> tup
 
 
 def _findings(lex: Lexicon, text: str, facts: NoteFacts) -> None:
-    bounds = [m.end() for m in _BOUNDARY.finditer(text)]
+    """Present and negated findings. Words inside a matched phrase ('... without visible P
+    waves') neither negate nor end a clause."""
+    matches = [(m, lex.resolve(m.group(0))) for m in lex.finding_regex.finditer(text)]
+    plain = list(text)
+    for m, _ in matches:
+        plain[m.start():m.end()] = " " * (m.end() - m.start())
+    plain = "".join(plain)
+    bounds = [m.end() for m in _BOUNDARY.finditer(plain)]
     present, negated = [], []
-    for m in lex.finding_regex.finditer(text):
-        fid = lex.resolve(m.group(0))
+    for m, fid in matches:
         if fid is None:
             continue
         i = bisect.bisect_right(bounds, m.start())
         start = bounds[i - 1] if i else 0
-        if _TRIGGER.search(text, start, m.start()):
-            negated.append(fid)
-        else:
-            present.append(fid)
+        (negated if _TRIGGER.search(plain, start, m.start()) else present).append(fid)
     facts.present = list(dict.fromkeys(present))
     facts.negated = [f for f in dict.fromkeys(negated) if f not in facts.present]
 

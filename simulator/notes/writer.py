@@ -1,5 +1,20 @@
-"""The five note styles: triage note, admission history and physical, ward-round (progress)
-note, referral letter and laboratory report.
+"""Writing a case as a clinical note: `render_note` and the five styles (triage note, admission
+history and physical, ward-round (progress) note, referral letter and laboratory report).
+
+    from simulator.notes import render_note
+    note = render_note(sim, case, style="referral", seed=3)
+    print(note.text)         # the letter; note.units: the unit each value was written in
+
+The same case, style and seed give the same text byte for byte; without a style one is drawn
+from the seed. `hide` leaves variables out (a calculation task asks for what is not shown).
+Derived values (MAP, anion gap, eGFR, BMI ...) are never written: they are recomputed from their
+inputs, and a note that showed them would give away calculation answers.
+
+No note names a diagnosis of any loaded pack (checked on the whole text with the verifier's
+matcher). A finding that can only be written by naming one (every name and alias of it does) is
+left out when the engine reaches the same label without it (`Note.omitted`); when the engine
+needs it, the case cannot be written as a note and `NoteError` says which finding and how to
+fix the registry (add an alias that describes it).
 
 Each style is a function `Draft -> str` that arranges what the draft holds (findings, negatives,
 values, filler) the way that kind of document is written: terse abbreviations at triage and on
@@ -13,9 +28,30 @@ after the positives), and each value is written as its label, then its number an
 
 from __future__ import annotations
 
+import random
+from dataclasses import dataclass, field
+
+from simulator.errors import SimulatorError
 from simulator.notes import phrases as P
-from simulator.notes.draft import Draft, cap, listing
+from simulator.notes.draft import Draft, NoteError, cap, listing
+from simulator.notes.lexicon import lexicon
 from simulator.render import number_text
+
+ATTEMPTS = 5  # fresh wordings tried when words of two sentences happen to join into a diagnosis name
+
+
+@dataclass(frozen=True)
+class Note:
+    """A rendered note: its text and how it was written."""
+
+    text: str
+    style: str
+    units: dict[str, str] = field(default_factory=dict)   # variable -> unit its value was written in
+    omitted: tuple[str, ...] = ()                         # findings left out (they name a diagnosis)
+    hidden: tuple[str, ...] = ()                          # variables left out on request
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _negative_sentences(d: Draft, terse: bool, narrative_subject: str | None = None) -> list[str]:
@@ -252,3 +288,44 @@ def _table_row(d: Draft, vid: str) -> str:
 
 STYLES = {"triage": triage, "admission": admission, "ward_round": ward_round, "referral": referral,
           "lab_report": lab_report}
+
+
+# ---- rendering -------------------------------------------------------------------------------
+
+def render_note(sim, case, style: str | None = None, seed: int | None = None, hide=()) -> Note:
+    """Write `case` as a note. `style` is one of STYLES (None: drawn from the seed); `seed`
+    defaults to the case's own seed."""
+    if style is not None and style not in STYLES:
+        raise SimulatorError(f"unknown note style {style!r}; use one of {', '.join(STYLES)}")
+    base = case.seed if seed is None else seed
+    chosen = style or random.Random(f"note-style:{base}").choice(sorted(STYLES))
+    lex = lexicon(sim)
+    omitted = omitted_findings(sim, case)
+    for attempt in range(ATTEMPTS):
+        draft = Draft(sim, case, random.Random(f"note:{base}:{chosen}:{attempt}"), hide, omitted)
+        text = STYLES[chosen](draft)
+        if not lex.leaks(text):
+            return Note(text, chosen, {v: draft.units[v] for v in draft.values}, tuple(omitted),
+                        tuple(v for v in case.values if v in set(hide)))
+    raise NoteError(f"every wording of this case names a diagnosis ({', '.join(lex.leaks(text))}); "
+                    "reword the registry's filler or aliases")
+
+
+def omitted_findings(sim, case) -> list[str]:
+    """Present findings that no phrase can write without naming a diagnosis, when the engine
+    reaches the same label without them; NoteError when it needs them."""
+    lex = lexicon(sim)
+    unnamable = [f for f in case.findings if not lex.finding_phrases(f)]
+    if not unnamable:
+        return []
+    facts = case.facts()
+    before = sim.engine.label(facts)
+    for f in unnamable:
+        facts.pop(f, None)
+    after = sim.engine.label(facts)
+    if after.label != before.label or after.reason != before.reason:
+        names = ", ".join(f"'{sim.registry.findings[f].name}' ({f})" for f in unnamable)
+        raise NoteError(f"this case cannot be written as a note without naming its diagnosis: the engine needs "
+                        f"{names}, and every name and alias of it names a diagnosis. Fix: give the finding an "
+                        "alias in the registry that describes it without the diagnosis's name")
+    return unnamable

@@ -109,6 +109,17 @@ def test_same_seed_and_style_give_the_same_bytes(sim):
     assert render_note(sim, case, "triage", seed=1).text != render_note(sim, case, "triage", seed=2).text
 
 
+def test_notes_do_not_depend_on_the_hash_seed():
+    import os
+    import subprocess
+    import sys
+
+    outs = {subprocess.run([sys.executable, "-m", "azmed.cli", "simulate", "--n", "15", "--format", "note"],
+                           capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": h}).stdout
+            for h in ("1", "2")}
+    assert len(outs) == 1 and "\n\n# seed=14" in outs.pop()
+
+
 def test_style_is_drawn_from_the_seed_when_not_given(sim):
     styles = {render_note(sim, sim.generate(s)).style for s in range(30)}
     assert styles == set(STYLES)

@@ -76,6 +76,17 @@ def _negative_sentences(d: Draft, terse: bool, narrative_subject: str | None = N
     return out
 
 
+def _presentation(d: Draft, symptoms: list[str], lead: str, also: str, otherwise: str) -> list[str]:
+    """'<lead> 3 days of cough and fever. She also <also> nausea.' and the negatives after them."""
+    out = [otherwise]
+    if symptoms:
+        cut = d.rng.randint(1, min(3, len(symptoms)))
+        out = [f"{lead} {d.rng.choice(P.DURATIONS)} of {listing(symptoms[:cut])}."]
+        if symptoms[cut:]:
+            out.append(f"{cap(d.he)} also {also} {listing(symptoms[cut:])}.")
+    return out + _negative_sentences(d, terse=False, narrative_subject=d.he)
+
+
 def _results(d: Draft, terse: bool) -> list[str]:
     """'ECG: ST depression.' 'Imaging: bilateral infiltrates.' 'Tests: ketonuria.'"""
     out = []
@@ -89,6 +100,18 @@ def _results(d: Draft, terse: bool) -> list[str]:
 
 def _lab_lines(d: Draft, terse: bool) -> list[str]:
     return [f"{heading}: {', '.join(d.value(v, terse) for v in vids)}." for heading, vids in d.groups(terse)]
+
+
+def _obs_and_signs(d: Draft, sign_heading: str) -> list[str]:
+    """'Obs: HR 104, BP 152/94, ...' and '<heading>: crackles, JVD.', tersely."""
+    out = []
+    vitals = d.vitals(terse=True)
+    if vitals:
+        out.append("Obs: " + ", ".join(vitals) + ".")
+    signs = d.findings(d.kind("sign"), terse=True)
+    if signs:
+        out.append(f"{sign_heading}: {', '.join(signs)}.")
+    return out
 
 
 def _who_terse(d: Draft) -> str:
@@ -109,12 +132,7 @@ def triage(d: Draft) -> str:
     lines.append(f"PMH: {', '.join(history) or 'nil'}.")
     meds = d.medications()
     lines.append(f"Meds: {', '.join(meds) or 'nil regular'}. Allergies: {d.rng.choice(P.ALLERGIES)}.")
-    vitals = d.vitals(terse=True)
-    if vitals:
-        lines.append("Obs: " + ", ".join(vitals) + ".")
-    signs = d.findings(d.kind("sign"), terse=True)
-    if signs:
-        lines.append(f"O/E: {', '.join(signs)}.")
+    lines += _obs_and_signs(d, "O/E")
     lines += _results(d, terse=True)
     labs = _lab_lines(d, terse=True)
     if labs:
@@ -132,14 +150,8 @@ def admission(d: Draft) -> str:
     lines.append(f"CC: {cap(symptoms[0]) if symptoms else 'Abnormal blood results'}.")
     background = f" with a background of {listing(history)}" if history else ""
     hpi = [f"{name} is a {case.age}-year-old {d.noun}{background}."]
-    if symptoms:
-        cut = d.rng.randint(1, min(3, len(symptoms)))
-        hpi.append(f"{cap(d.he)} presents with {d.rng.choice(P.DURATIONS)} of {listing(symptoms[:cut])}.")
-        if symptoms[cut:]:
-            hpi.append(f"{cap(d.he)} also reports {listing(symptoms[cut:])}.")
-    else:
-        hpi.append(f"{cap(d.he)} was referred after routine blood tests.")
-    hpi += _negative_sentences(d, terse=False, narrative_subject=d.he)
+    hpi += _presentation(d, symptoms, f"{cap(d.he)} presents with", "reports",
+                         f"{cap(d.he)} was referred after routine blood tests.")
     lines.append("HPI: " + " ".join(hpi))
     lines.append(f"PMH: {', '.join(history) or 'none'}.")
     meds = d.medications()
@@ -176,14 +188,7 @@ def ward_round(d: Draft) -> str:
     negatives = _negative_sentences(d, terse=True)
     subjective += negatives[:1]
     lines.append("S: " + (" ".join(subjective) or "No new complaints."))
-    objective = []
-    vitals = d.vitals(terse=True)
-    if vitals:
-        objective.append("Obs: " + ", ".join(vitals) + ".")
-    signs = d.findings(d.kind("sign"), terse=True)
-    if signs:
-        objective.append(f"Exam: {', '.join(signs)}.")
-    objective += negatives[1:]
+    objective = _obs_and_signs(d, "Exam") + negatives[1:]
     objective += _lab_lines(d, terse=True) + _results(d, terse=True)
     lines.append("O: " + "\n   ".join(objective or ["Nil new."]))
     history = d.findings(d.kind("history"), terse=True, heading=True)
@@ -201,17 +206,9 @@ def referral(d: Draft) -> str:
     he, his = d.he, d.his
     lines = [d.rng.choice(P.PRACTICES), "", f"Dear Dr {d.rng.choice([s for s in P.SURNAMES if s != d.surname])},", "",
              f"Re: {d.title} {d.first} {d.surname}, aged {case.age}", ""]
-    body = []
-    symptoms = d.findings(d.kind("symptom"))
     opening = f"Thank you for seeing this {case.age}-year-old {d.noun}, whom I saw today"
-    if symptoms:
-        cut = d.rng.randint(1, min(3, len(symptoms)))
-        body.append(f"{opening} with {d.rng.choice(P.DURATIONS)} of {listing(symptoms[:cut])}.")
-        if symptoms[cut:]:
-            body.append(f"{cap(he)} also mentions {listing(symptoms[cut:])}.")
-    else:
-        body.append(f"{opening} to discuss some blood results.")
-    body += _negative_sentences(d, terse=False, narrative_subject=he)
+    body = _presentation(d, d.findings(d.kind("symptom")), f"{opening} with", "mentions",
+                         f"{opening} to discuss some blood results.")
     history = d.findings(d.kind("history"), heading=True)
     body.append(f"{cap(his)} past history includes {listing(history)}." if history
                 else f"{cap(he)} has no significant past medical history.")

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import re
 import weakref
-from dataclasses import dataclass
 from functools import cached_property
 
 from simulator.verify import normalise
@@ -67,13 +66,13 @@ def alternation(phrases) -> str:
     return r"(?<![A-Za-z0-9])(?:" + "|".join(_pattern(p) for p in ordered) + r")(?![A-Za-z0-9])"
 
 
-@dataclass
 class Lexicon:
-    sim: object
+    """Names of a registry's variables and findings, and the diagnoses of its packs (`index`, a
+    `simulator.verify.DiagnosisIndex`), for writing and reading notes."""
 
-    def __post_init__(self):
-        reg = self.sim.registry
-        self.index = self.sim.diagnosis_index
+    def __init__(self, registry, index):
+        self.registry, self.index = registry, index
+        reg = registry
         self.targets: dict[str, str] = {}
         self.variable_names: dict[str, list[str]] = {}
         self.finding_names: dict[str, list[str]] = {}
@@ -124,7 +123,7 @@ class Lexicon:
     @cached_property
     def _finding_choices(self) -> dict[str, list[str]]:
         out = {}
-        reg = self.sim.registry
+        reg = self.registry
         for fid, names in self.finding_names.items():
             safe = [n for n in names if not self.leaks(n)]
             if reg.findings[fid].kind in RESULT_KINDS and any(self.describes(n) for n in safe):
@@ -154,7 +153,7 @@ class Lexicon:
         """Every unit spelling any variable accepts (normalised), to tell a wrong unit from a word."""
         from simulator.variables import unit_key
 
-        return {unit_key(u) for var in self.sim.registry.variables.values() for u in var.accepted_units()}
+        return {unit_key(u) for var in self.registry.variables.values() for u in var.accepted_units()}
 
 
 def _derived_forms(finding) -> list[str]:
@@ -177,5 +176,5 @@ def lexicon(sim) -> Lexicon:
     """The lexicon of `sim`'s registry and packs, built once per simulator."""
     lex = _LEXICONS.get(sim)
     if lex is None:
-        lex = _LEXICONS[sim] = Lexicon(sim)
+        lex = _LEXICONS[sim] = Lexicon(sim.registry, sim.diagnosis_index)
     return lex

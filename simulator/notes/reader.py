@@ -80,7 +80,7 @@ def scan(lex: Lexicon, text: str) -> NoteFacts:
     """Everything `text` states, by the registry's names (no validation, no engine)."""
     facts = NoteFacts()
     masked = list(text)
-    reg = lex.sim.registry
+    reg = lex.registry
     if "sbp" in reg.variables and "dbp" in reg.variables:
         for m in _BP.finditer(text):
             for vid in ("sbp", "dbp"):

@@ -9,7 +9,7 @@
     azmed calc 13 --entities row_entities.json           # MedCalc-Bench Calculator ID, entities in a file
 
 Each input is `name=value`, with a unit glued to a number when it is not the canonical one
-(`simulator.calculators.inputs.to_canonical` converts it exactly and names the accepted units
+(`simulator.calculators.inputs.read_number` converts it exactly and names the accepted units
 when one is not). Findings take yes/no, sex takes M/F, graded inputs take their label or number
 (see the listing). `--entities` takes MedCalc-Bench's form instead: its entity names with
 `[value, "unit"]` pairs, as JSON, as the Python-literal text of its CSV column, or in a file
@@ -22,17 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 from simulator import calculators as calc
 from simulator.calculators import Calculator, CalculatorInputError, Input, medcalc
-from simulator.calculators.inputs import to_canonical
-
-NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+from simulator.calculators.inputs import read_number
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,17 +88,8 @@ def parse_inputs(calculator: Calculator, tokens: list[str]) -> dict[str, Any]:
         inp = calculator.input(name)
         if name in values:
             raise CalculatorInputError(f"{name} is given twice")
-        values[name] = _number(inp, raw) if inp.kind == "number" else raw.strip()
+        values[name] = read_number(inp, raw) if inp.kind == "number" else raw.strip()
     return values
-
-
-def _number(inp: Input, raw: str) -> float:
-    m = NUMBER_WITH_UNIT.match(raw)
-    if not m:
-        raise CalculatorInputError(f"{inp.name}={raw!r} is not a number with an optional unit "
-                                   f"(e.g. {inp.name}=1.2{inp.unit})")
-    value, unit = float(m.group(1)), m.group(2)
-    return to_canonical(inp, value, unit) if unit else value
 
 
 # ---- listing -----------------------------------------------------------------------------------

@@ -12,20 +12,23 @@ Every calculator lists its inputs as `Input` objects built by five constructors:
 "grade 1-2", 3, "02/28/2007") into the value a formula uses, or raises `CalculatorInputError`
 saying which input was wrong, what was given and what is expected (unit, range or choices).
 
-Numbers are in the canonical unit of the shared variable registry (`knowledge/variables.yaml`)
-when the registry has the quantity, else in the unit declared here. `to_canonical(name, value,
-unit)` converts any other unit: through the registry (exactly, so 100.4 °F is 38.0 °C), through
-the few conversions declared here for quantities the registry lacks (age in months or weeks,
-cholesterol in mmol/L, insulin in pmol/L, doses in µg), or between any two counts per volume.
-The limits here are the calculators' own plausibility limits: a value outside them is
-impossible for the formula (often a unit slip such as creatinine given in µmol/L), not merely
-abnormal.
+Formulas always see numbers in the canonical unit of the shared variable registry
+(`knowledge/variables.yaml`) when the registry has the quantity, else in the unit declared
+here. A number written with a unit ("106 umol/L", "101.3degF", "100.4 degrees Fahrenheit") is
+converted by `read_number` / `to_canonical`: through the registry (exactly, so 100.4 °F is
+38.0 °C), through the few conversions declared here for quantities the registry lacks (age in
+months or weeks, cholesterol in mmol/L, insulin in pmol/L, doses in µg), or between any two
+counts per volume; the `azmed calc` command, the solver's tool calls (`simulator.tools`) and
+MedCalc-Bench's entities (`simulator.calculators.medcalc`) all use them. The limits here are the
+calculators' own plausibility limits: a value outside them is impossible for the formula (often
+a unit slip such as creatinine given in µmol/L), not merely abnormal.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import math
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Literal
@@ -35,6 +38,10 @@ from simulator.calculators.dates import parse_date
 
 class CalculatorInputError(ValueError):
     """A calculator could not run on the values it was given; the message says how to fix it."""
+
+
+class InputUnitError(CalculatorInputError):
+    """A number came with a unit its input does not accept; the message lists the accepted ones."""
 
 
 @dataclass(frozen=True)
@@ -255,11 +262,26 @@ def choice(name: str, description: str, options: dict[Any, str], *, default: Any
 SEX = choice("sex", "sex", {"M": "male", "F": "female"}, synonyms={"man": "M", "woman": "F"})
 
 
-# ---- units -----------------------------------------------------------------------------------------
+# ---- numbers written with a unit ------------------------------------------------------------------
+
+NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def read_number(inp: Input, raw: str) -> float:
+    """A number with an optional unit ("1.2 mg/dL", "106umol/L", "140") in `inp`'s canonical
+    unit. Raises CalculatorInputError when `raw` is not a number, InputUnitError for a unit
+    `inp` does not accept. The plausibility range is checked later, by `Input.coerce`."""
+    m = NUMBER_WITH_UNIT.match(str(raw))
+    if not m:
+        raise CalculatorInputError(f"{inp.name}={raw!r} is not a number with an optional unit "
+                                   f"(e.g. {inp.name}=1.2{inp.unit})")
+    value, unit = float(m.group(1)), m.group(2)
+    return to_canonical(inp, value, unit) if unit else value
+
 
 def to_canonical(inp: Input, value: float, unit: str | None) -> float:
-    """`value` of the numeric input `inp`, given in `unit`, in the input's canonical unit (see
-    the module docstring); CalculatorInputError names the accepted units when `unit` is not one.
+    """`value` of the numeric input `inp`, given in `unit`, in the input's canonical unit, exactly
+    (see the module docstring); InputUnitError names the accepted units when `unit` is not one.
 
     >>> to_canonical(number("temperature"), 100.4, "degrees Fahrenheit")
     38.0
@@ -290,8 +312,8 @@ def to_canonical(inp: Input, value: float, unit: str | None) -> float:
     if given is not None and canonical is not None:
         return float(exact(value) * given / canonical)
     accepted = [inp.unit, *local, *(variable.accepted_units()[1:] if variable is not None else [])]
-    raise CalculatorInputError(f"{inp.name}: unit {unit!r} is not accepted; use one of "
-                               f"{', '.join(dict.fromkeys(accepted))}")
+    raise InputUnitError(f"{inp.name}: unit {unit!r} is not accepted; use one of "
+                         f"{', '.join(dict.fromkeys(accepted))}")
 
 
 def _registry_variable(name: str):
@@ -303,5 +325,5 @@ def _registry_variable(name: str):
     except KeyError:
         return None
     except (SimulatorError, OSError) as e:
-        raise CalculatorInputError(f"{name}: the variable registry could not be loaded ({e}); give the value "
-                                   f"in its canonical unit without a unit") from None
+        raise InputUnitError(f"{name}: the variable registry could not be loaded ({e}); give the value "
+                             f"in its canonical unit without a unit") from None

@@ -20,6 +20,7 @@ Grammar (one call per answer; prose around it is allowed):
             | yes | no | true | false | present | absent            (findings)
             | M | F | male | female                                 (sex)
             | an option's label or number                          (gcs_eye=to sound, gcs_eye=3)
+            | MM/DD/YYYY                                           (dates: last_menstrual_date=02/28/2007)
             | "quoted text"                                        (a value containing , or ))
 
 A number without a unit is in the canonical unit the signature shows; any unit the registry

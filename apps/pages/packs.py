@@ -61,7 +61,9 @@ for d in pack.diagnoses:
         "prior weight": d.prior.weight, "age": f"{d.prior.age.mean:g} ± {d.prior.age.sd:g}",
         "female": f"{d.prior.female:.0%}", "criteria": str(sim.trees[d.id]),
         "differentials": ", ".join(d.differentials), "supersedes": ", ".join(d.supersedes),
-        "first-line management": d.management.first_line, "references": "; ".join(d.references),
+        "first management step": "; ".join((f"if {m.when}: " if m.when is not None else "") + m.first_line
+                                           for m in d.management),
+        "references": "; ".join(d.references),
     })
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 

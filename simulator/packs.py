@@ -16,8 +16,23 @@ Presentation, in a pack:
         temperature: {range: [38.3, 40.0], p: 0.7}  # abnormal in 70% of cases, else normal
 
 Severity is one latent in [0, 1] per case shared by every variable, so values move together
-(a sicker DKA patient has a lower pH *and* a lower bicarbonate).
-See `knowledge/templates/new_pack.yaml` for a complete small pack.
+(a sicker DKA patient has a lower bicarbonate *and* a higher glucose). Coupled values (the pH of
+that bicarbonate, the osmolality of that sodium and glucose) follow the physiology couplings of
+the registry (simulator/physiology.py); a diagnosis that departs from one by definition lists it
+under `departures`.
+
+Management is a list of first steps tried in order; the first whose `when` (criteria syntax)
+holds on the case is the answer, and the last has no `when`:
+
+    management:
+      - when: {any: [seizure, confusion]}
+        first_line: give a 150 mL bolus of 3% hypertonic saline over 20 minutes
+        synonyms: [hypertonic saline]
+        ref: spasovski2014
+      - {first_line: restrict fluid intake, synonyms: [fluid restriction], ref: spasovski2014}
+
+A single mapping is one unconditional step. See `knowledge/templates/new_pack.yaml` for a
+complete small pack.
 """
 
 from __future__ import annotations

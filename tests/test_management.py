@@ -147,8 +147,8 @@ BAD_WHEN = [
 def test_bad_management_condition_names_file_field_line_and_fix(tmp_path, entry, message):
     text = (ROOT / "knowledge" / "templates" / "new_pack.yaml").read_text()
     text = text.replace("__NAME__", "demo").replace("__TITLE__", "Demo")
-    old = re.search(r"    management: \{first_line: start oral iron.*\n", text).group(0)
-    text = text.replace(old, f"    management:\n      - {entry}\n")
+    old = re.search(r"    management:\n(      .*\n)+", text).group(0)
+    text = text.replace(old, f"    management:\n      - {entry}\n", 1)
     path = tmp_path / "demo.yaml"
     path.write_text(text)
     r = run_cli("packs", "validate", path)
@@ -160,7 +160,7 @@ def test_bad_management_condition_names_file_field_line_and_fix(tmp_path, entry,
 def test_a_step_without_when_before_the_last_is_an_error(tmp_path):
     text = (ROOT / "knowledge" / "templates" / "new_pack.yaml").read_text()
     text = text.replace("__NAME__", "demo").replace("__TITLE__", "Demo")
-    old = re.search(r"    management: \{first_line: start oral iron.*\n", text).group(0)
+    old = re.search(r"    management:\n(      .*\n)+", text).group(0)
     text = text.replace(old, "    management:\n      - {first_line: a, ref: camaschella2015}\n"
                              "      - {first_line: b, ref: camaschella2015}\n")
     path = tmp_path / "demo.yaml"

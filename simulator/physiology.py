@@ -99,11 +99,20 @@ class _Numeric:
     when: C.Node | None
     inputs: frozenset[str]  # variables the expected value and the bounds need
 
-    def band(self, scope: Mapping[str, Any]) -> tuple[float, float, float]:
-        expected = float(self.expected.evaluate(scope))
-        s = {**scope, "expected": expected}
-        lo = float(self.low.evaluate(s)) if self.low else -math.inf
-        hi = float(self.high.evaluate(s)) if self.high else math.inf
+    def band(self, scope: Mapping[str, Any], departures) -> tuple[float, float, float] | None:
+        """(expected, low, high) of the target on a case's values (`scope`: values, age, female),
+        or None when the coupling does not apply (departed from, an input missing, `when` false)."""
+        if self.spec.id in departures or self.spec.target not in scope or not self.inputs <= scope.keys():
+            return None
+        if self.when is not None and not C.holds(self.when, scope):
+            return None
+        try:
+            expected = float(self.expected.evaluate(scope))
+            s = {**scope, "expected": expected}
+            lo = float(self.low.evaluate(s)) if self.low else -math.inf
+            hi = float(self.high.evaluate(s)) if self.high else math.inf
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return None
         return expected, lo, hi
 
 
@@ -210,18 +219,9 @@ class Physiology:
     def apply_values(self, values: dict[str, float], age: int, sex: str, presented, departures,
                      rng: random.Random) -> None:
         """Compute (or move into bounds) every coupled target of a generated case, in place."""
-        scope: dict[str, Any] = dict(values)
-        scope["age"], scope["female"] = age, sex == "F"
-        for c in self.numeric:
+        scope: dict[str, Any] = {**values, "age": age, "female": sex == "F"}
+        for c, expected, lo, hi in self._bands(scope, departures):
             t = c.spec.target
-            if t not in values or c.spec.id in departures or not c.inputs <= values.keys():
-                continue
-            if c.when is not None and not C.holds(c.when, values):
-                continue
-            try:
-                expected, lo, hi = c.band(scope)
-            except (ValueError, ZeroDivisionError, OverflowError):
-                continue
             var = self.registry.variables[t]
             step = 10.0 ** -var.decimals  # keep rounding from carrying a value past a bound
             lo_in, hi_in = lo + step, hi - step
@@ -249,6 +249,14 @@ class Physiology:
                 present.add(f)
         return [f for f in self.registry.findings if f in present]
 
+    def _bands(self, scope: dict[str, Any], departures):
+        """(coupling, expected, low, high) of each numeric coupling that applies, in order; `scope`
+        is updated by the caller as targets change, so a later coupling sees them."""
+        for c in self.numeric:
+            band = c.band(scope, departures)
+            if band is not None:
+                yield (c, *band)
+
     @staticmethod
     def _applies(c: _Finding, facts: Mapping[str, Any]) -> bool:
         return not c.variables or any(v in facts for v in c.variables)
@@ -274,19 +282,9 @@ class Physiology:
         reg = self.registry.variables
         values = case.values
         facts = case.facts()
-        scope: dict[str, Any] = dict(values)
-        scope["age"], scope["female"] = case.age, case.sex == "F"
         out = []
-        for c in self.numeric:
+        for c, _, lo, hi in self._bands({**values, "age": case.age, "female": case.sex == "F"}, departures):
             t = c.spec.target
-            if c.spec.id in departures or t not in values or not c.inputs <= values.keys():
-                continue
-            if c.when is not None and not C.holds(c.when, facts):
-                continue
-            try:
-                expected, lo, hi = c.band(scope)
-            except (ValueError, ZeroDivisionError, OverflowError):
-                continue
             v, eps = values[t], 1e-9 * max(1.0, abs(values[t]))
             if lo - eps <= v <= hi + eps:
                 continue

@@ -21,7 +21,7 @@ import re
 from simulator.case import Case
 
 DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "10*3/uL": "x10^3/uL", "m[IU]/L": "mIU/L", "{score}": "",
-                 "{ratio}": "", "[pH]": "", "mL/min/{1.73_m2}": "mL/min/1.73m2"}
+                 "{ratio}": "", "[pH]": "", "mL/min/{1.73_m2}": "mL/min/1.73m2", "cm[H2O]": "cmH2O"}
 _LIST_FIELDS = {"symptoms", "history", "tests", "findings", "signs"}
 
 

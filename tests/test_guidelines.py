@@ -129,3 +129,9 @@ def test_bacterial_meningitis_supersedes_the_sepsis_it_causes(sim):
     meningitis = dict(csf_wbc=3000, csf_glucose=20, csf_protein=300, glucose=100, **INFECTION)
     assert label(sim, "fever", "headache", **{**meningitis, "temperature": 39.0, "gcs": 11}) == "G00.9"
     assert label(sim, "fever", "headache", **{**meningitis, "temperature": 39.0, "gcs": 11, "csf_wbc": 3}) == "A41.9"
+
+
+def test_decompensated_heart_failure_supersedes_its_dilutional_hyponatraemia(sim):
+    adhf = dict(HYPO, bnp=1500, urine_sodium=12)
+    assert label(sim, "peripheral_edema", **adhf) == "E87.79"
+    assert label(sim, "peripheral_edema", "dyspnea", "crackles", **adhf) == "I50.9"

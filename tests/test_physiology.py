@@ -23,6 +23,7 @@ Formulas and tolerances (the references are the registry's, knowledge/variables.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 
 import pytest
@@ -204,3 +205,36 @@ def test_generated_cases_pass_proposal_validation(sim):
         assert not sim.physiology_breaks(case, case.label), seed
         back = sim.check(case.to_json(sim.registry))
         assert not isinstance(back, Rejection) and back.label == case.label, (seed, back)
+
+
+@pytest.mark.parametrize("coupling,field,words", [
+    ("{id: x, name: x, target: ferritn, expr: '2 * hemoglobin', why: w, ref: who2024}", "couplings[0].target", "unknown variable 'ferritn'"),
+    ("{id: x, name: x, target: ferritin, expr: '2 * hemoglbin', why: w, ref: who2024}", "couplings[0].expr", "unknown variable 'hemoglbin'"),
+    ("{id: x, name: x, finding: pica, requires: 'ferritin <', why: w, ref: who2024}", "couplings[0].requires", "cannot parse"),
+    ("{id: x, name: x, target: ferritin, expr: '2 * hemoglobin', why: w, ref: nowhere}", "couplings[0].ref", "not declared"),
+    ("{id: winter, name: x, target: ferritin, expr: '2 * hemoglobin', why: w, ref: who2024}", "couplings[0].id", "used twice"),
+])
+def test_a_bad_coupling_in_a_pack_names_file_field_line_and_fix(tmp_path, coupling, field, words):
+    from tests.conftest import ROOT, run_cli
+
+    text = (ROOT / "knowledge" / "templates" / "new_pack.yaml").read_text()
+    text = text.replace("__NAME__", "demo").replace("__TITLE__", "Demo")
+    text = text.replace("\npanel:", f"\ncouplings:\n  - {coupling}\npanel:", 1)
+    path = tmp_path / "demo.yaml"
+    path.write_text(text)
+    r = run_cli("packs", "validate", path)
+    assert r.returncode != 0
+    line = next(x for x in r.stderr.splitlines() if field in x)
+    assert re.search(r"demo\.yaml:\d+: ", line) and words in line and "Fix:" in line, r.stderr
+
+
+def test_an_unknown_departure_is_an_error(tmp_path):
+    from tests.conftest import ROOT, run_cli
+
+    text = (ROOT / "knowledge" / "templates" / "new_pack.yaml").read_text()
+    text = text.replace("__NAME__", "demo").replace("__TITLE__", "Demo")
+    text = text.replace("    differentials: [D63.8]\n", "    differentials: [D63.8]\n    departures: [pulse_presure]\n", 1)
+    path = tmp_path / "demo.yaml"
+    path.write_text(text)
+    r = run_cli("packs", "validate", path)
+    assert r.returncode != 0 and "diagnoses[0].departures[0]" in r.stderr and "pulse_pressure" in r.stderr, r.stderr

@@ -26,7 +26,9 @@ tamponade). `azmed packs report` counts, per diagnosis, the generated cases that
 Numeric couplings are applied in the order they are declared (registry first, then packs), so a
 coupling may use a target computed before it (the pH after PaCO2 and bicarbonate). Limits: one
 expected value per state (no acute/chronic distinction beyond a coupling's bounds); a coupling is
-checked only when all its variables are in the case.
+checked only when all its variables are in the case; Winter's formula applies to every
+bicarbonate below 22, so a primary respiratory alkalosis with renal compensation, which no pack
+diagnosis has, is refused as a mixed disorder.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ Modules: `variables` (registry, units), `expressions` (safe arithmetic for crite
 values), `physiology` (couplings between values: Winter's formula, Henderson-Hasselbalch, ...),
 `packs` (YAML rule packs, pydantic schema), `engine` (durable-rules), `generator`, `validation`
 (proposed cases), `options` (fair multiple-choice distractors), `verify` (answers),
-`calculators`, `report`.
+`calculators`, `report`, `notes` (clinical notes), `spec` (case specifications: the short text a
+proposer writes, made into a case and note; docs/specifications.md).
 """
 
 from simulator.errors import PackError, SimulatorError, UnitError

@@ -146,7 +146,7 @@ def _clean(line: str) -> str:
 
 def _split_twists(value: str) -> list[str]:
     """'add fever; hide polyuria' and 'add fever, hide polyuria' -> two twists."""
-    verbs = "|".join(sorted(VERBS, key=len, reverse=True))
+    verbs = "|".join(sorted({*VERBS, "present", "change", "write", "as"}, key=len, reverse=True))
     parts = re.split(rf";|,\s*(?=(?:{verbs})\b)", value, flags=re.I)
     return [p.strip() for p in parts if p.strip()]
 
@@ -159,7 +159,6 @@ def _lines(text: str) -> list[tuple[int, str, str]] | Rejection:
         if not line or line.startswith(("```", "~~~")) or not re.search(r"[A-Za-z0-9]", line):
             continue
         m = _KEYED.match(line)
-        first = line.split()[0].lower().rstrip(":")
         if m:
             key, value = normalise(m.group(1)), m.group(2).strip().strip("*").strip().rstrip(".").strip()
             if key in STYLE_KEYS:   # "note style: referral"
@@ -169,14 +168,14 @@ def _lines(text: str) -> list[tuple[int, str, str]] | Rejection:
                 if value:
                     out += [(n, KEYS[key], v) for v in (_split_twists(value) if KEYS[key] == "twist" else [value])]
                 continue
-            if key.split()[0] in VERBS or key.split()[0] in _LEADS:  # "units: glucose mmol/L", "style: referral"
+            if _verb(m.group(1)):  # "units: glucose mmol/L", "change units: glucose mmol/L"
                 out += [(n, "twist", f"{m.group(1)} {v}") for v in _split_twists(value)]
                 continue
             if not value:
                 continue  # a heading ("Specification:")
             return Rejection("spec-parse", f"line {n}: unknown key '{m.group(1).strip()}'; the keys are diagnosis, "
                              "calculator, severity, age, sex and twist")
-        if first in VERBS or first in _LEADS:
+        if _verb(line):
             out += [(n, "twist", v) for v in _split_twists(line)]
             continue
         return Rejection("spec-parse", f"line {n}: '{line[:60]}' is not a 'key: value' line; write e.g. "
@@ -222,18 +221,26 @@ def _strip_articles(text: str) -> str:
     return " ".join(words)
 
 
-def parse_twist(words: Words, text: str) -> Twist | Rejection:
-    """One twist from its text ('add fever', 'units glucose mmol/L', 'push K short of threshold')."""
+def _verb(text: str) -> tuple[str, str] | None:
+    """(twist kind, the rest) when `text` starts, after lead words such as 'change' or 'present',
+    with a twist verb ('as' introduces a style: "present as a referral letter")."""
     tokens = text.replace(":", " ").split()
     while tokens and tokens[0].lower() in _LEADS and len(tokens) > 1:
         tokens = tokens[1:]
     verb = tokens[0].lower() if tokens else ""
-    if verb in ("as", "in"):   # "present as a referral letter", "in lab report style"
-        kind, rest = "style", " ".join(tokens[1:])
-    elif verb in VERBS:
-        kind, rest = VERBS[verb], " ".join(tokens[1:])
-    else:
+    if verb == "as" and len(tokens) > 1:
+        return "style", " ".join(tokens[1:])
+    if verb in VERBS:
+        return VERBS[verb], " ".join(tokens[1:])
+    return None
+
+
+def parse_twist(words: Words, text: str) -> Twist | Rejection:
+    """One twist from its text ('add fever', 'units glucose mmol/L', 'push K short of threshold')."""
+    found = _verb(text)
+    if found is None:
         return Rejection("unknown-twist", f"'{text}' is not a twist; start it with add, hide, units, push or style")
+    kind, rest = found
     return {"add": _add, "hide": _hide, "units": _units, "push": _push, "style": _style}[kind](words, rest.strip())
 
 

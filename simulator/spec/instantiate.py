@@ -158,6 +158,7 @@ def instantiate(sim, spec: Spec | str, seed: int, calculator_case: Callable | No
             last[twisted.reason] = twisted.message
             continue
         done, fixed = twisted
+        unreachable = unreachable or not C.possible(tree, {**demographics(spec), **fixed})
         verdict = _check(sim, case, calc)
         if isinstance(verdict, Rejection):
             failures[verdict.reason] += 1
@@ -174,7 +175,6 @@ def instantiate(sim, spec: Spec | str, seed: int, calculator_case: Callable | No
             if outcome.label == dx:
                 return made
             fallback = made
-        unreachable = unreachable or not C.possible(tree, {**demographics(spec), **fixed})
         if fallback is not None and unreachable:
             break
     if fallback is not None:

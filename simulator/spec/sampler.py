@@ -126,6 +126,8 @@ def _twists(sim, words: Words, dx: str, calc: str | None, rng: random.Random, kn
                 out.append("push any toward threshold")
         elif kind == "style":
             out.append(f"style {rng.choice(sorted(STYLES))}")
+    if not out:  # the kinds drawn did not apply to this diagnosis
+        out.append(f"style {rng.choice(sorted(STYLES))}")
     return out
 
 

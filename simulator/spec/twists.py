@@ -21,7 +21,9 @@ What each twist does, and its nearest meaningful variant where the literal one c
   takes that value with it, since the value would give it away. Hiding what the diagnosis's
   cases never show is rejected (`absent`); hiding what one draw happens to lack is a no-op for
   that draw. `hide give-away` hides one item of the diagnosis's criteria that supports it in the
-  drawn case, preferring one without which the criteria still hold.
+  drawn case and that another item can stand in for; when every criterion item is needed, a
+  finding the diagnosis presents with that its criteria do not use (a clue); else any supporting
+  criterion item, and the engine decides what the case is.
 - push X toward threshold / short of threshold: X is set within about a tenth of its normal
   range of the nearest threshold of X in the diagnosis's own criteria (else its differentials'
   or superseded diagnoses', else any diagnosis's), on the side that meets that criterion
@@ -47,7 +49,7 @@ from simulator.notes.draft import mid_sentence
 from simulator.render import display_unit, number_text, quantity_text, with_unit
 from simulator.spec.format import ANY, COMORBIDITY, CONFOUNDER, GIVE_AWAY, Spec
 from simulator.spec.values import edge, make_hold, rederive, set_near, settle, spread
-from simulator.spec.vocabulary import Threshold, Words, _leaves_with_polarity
+from simulator.spec.vocabulary import Threshold, Words, leaves_with_polarity
 
 PUSH_SPREAD = 0.1   # a pushed value lands within this share of the normal range of its threshold
 CLEAR_SPREAD = 0.5  # a value moved so an added finding fits lands within this share past its bound
@@ -87,8 +89,9 @@ def check_twists(sim, spec: Spec, dx: str) -> Rejection | None:
     inputs = {i.name for i in calc.inputs} if calc else set()
     for t in spec.twists:
         label = words.label(t.target)
-        if t.kind == "hide" and t.target == GIVE_AWAY and not give_away_candidates(sim, dx) - inputs:
-            return Rejection("absent", f"{name} has no criterion item to hide; name what to hide")
+        if t.kind == "hide" and t.target == GIVE_AWAY \
+                and not (give_away_candidates(sim, dx) | set(sim.diagnoses[dx].presentation.symptoms)) - inputs:
+            return Rejection("absent", f"{name} has no criterion item or presenting finding to hide; name what to hide")
         if t.kind == "hide" and t.target in inputs:
             return Rejection("conflict", f"'{t.line}' hides an input of {calc.id}, so the question could not be "
                              "answered; hide something else")
@@ -125,7 +128,7 @@ def give_away_candidates(sim, dx: str) -> set[str]:
     cases can show."""
     words = Words.of(sim)
     out = set()
-    for leaf, positive in _leaves_with_polarity(sim.trees[dx]):
+    for leaf, positive in leaves_with_polarity(sim.trees[dx]):
         name = leaf.var if isinstance(leaf, C.Cond) else leaf.finding
         if positive and name not in ("age", "sex"):
             out.add(name)
@@ -140,16 +143,17 @@ def removable(sim, dx: str) -> list[str]:
     reg = sim.registry
     out = []
     for name in sorted(give_away_candidates(sim, dx)):
-        gone = _measured_with(sim, name) if name in reg.variables else {name}
+        gone = measured_with(sim, {name}) if name in reg.variables else {name}
         if C.possible(tree, {x: (False if x in reg.findings else None) for x in gone}):
             out.append(name)
     clues = set(sim.diagnoses[dx].presentation.symptoms) - C.names(tree)[1]
     return out + sorted(clues & Words.of(sim).findings_shown(dx))
 
 
-def _measured_with(sim, vid: str) -> set[str]:
-    """`vid` and the coupled values reported only with it (the pH and PaCO2 of a bicarbonate)."""
-    out = {vid}
+def measured_with(sim, variables: set[str]) -> set[str]:
+    """`variables` and the coupled values reported only with them (`with_inputs`): the pH and
+    PaCO2 of a bicarbonate, the osmolality of a glucose."""
+    out = set(variables)
     grew = True
     while grew:
         grew = False
@@ -175,7 +179,7 @@ def confounder_pool(sim, dx: str, history_only: bool = False) -> list[str]:
     words = Words.of(sim)
     d = sim.diagnoses[dx]
     own = set(d.presentation.symptoms) | set(d.presentation.history) | {
-        leaf.finding for leaf, _ in _leaves_with_polarity(sim.trees[dx]) if isinstance(leaf, C.Has)}
+        leaf.finding for leaf, _ in leaves_with_polarity(sim.trees[dx]) if isinstance(leaf, C.Has)}
 
     def usable(pool) -> list[str]:
         return sorted(f for f in pool if f not in own and words.lex.finding_phrases(f)
@@ -184,7 +188,7 @@ def confounder_pool(sim, dx: str, history_only: bool = False) -> list[str]:
     pool = set()
     for other in [*d.differentials, *d.supersedes]:
         o = sim.diagnoses[other]
-        pool |= {leaf.finding for leaf, pos in _leaves_with_polarity(sim.trees[other]) if isinstance(leaf, C.Has) and pos}
+        pool |= {leaf.finding for leaf, pos in leaves_with_polarity(sim.trees[other]) if isinstance(leaf, C.Has) and pos}
         pool |= {f for f, p in {**o.presentation.symptoms, **o.presentation.history}.items() if p >= 0.3}
     out = usable(pool)
     if not out:  # no differential offers one: the rest of the pack's diagnoses
@@ -344,14 +348,7 @@ def hide(sim, case: Case, target: str) -> list[str]:
     else:
         drop.add(target)
         gone.append(target)
-    grew = True
-    while grew:
-        grew = False
-        for c in sim.physiology.numeric:
-            t = c.spec.target
-            if c.spec.with_inputs and t in case.values and t not in drop and c.inputs & drop:
-                drop.add(t)
-                grew = True
+    drop = measured_with(sim, drop) & set(case.values)
     for vid in sorted(drop, key=lambda v: sim.variable_order[v]):
         if case.values.pop(vid, None) is not None and vid not in gone:
             gone.append(vid)
@@ -369,7 +366,7 @@ def _pick_give_away(sim, case: Case, dx: str, rng: random.Random, keep) -> str |
     tree = sim.trees[dx]
     facts = case.facts()
     present = []
-    for leaf, positive in _leaves_with_polarity(tree):
+    for leaf, positive in leaves_with_polarity(tree):
         name = leaf.var if isinstance(leaf, C.Cond) else leaf.finding
         if positive and name not in ("age", "sex") and name not in keep and C.holds(leaf, facts) and name not in present:
             present.append(name)

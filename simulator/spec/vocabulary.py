@@ -62,14 +62,16 @@ class Threshold:
     meets: bool
 
 
-def _leaves_with_polarity(node, positive: bool = True):
+def leaves_with_polarity(node, positive: bool = True):
+    """(leaf, positive) for every comparison and finding of a criteria tree; `positive` is False
+    under an odd number of `not`s (the leaf then counts against the diagnosis)."""
     if isinstance(node, C.Not):
-        yield from _leaves_with_polarity(node.item, not positive)
+        yield from leaves_with_polarity(node.item, not positive)
     elif isinstance(node, (C.Cond, C.Has)):
         yield node, positive
     else:
         for i in node.items:
-            yield from _leaves_with_polarity(i, positive)
+            yield from leaves_with_polarity(i, positive)
 
 
 def suggest(text: str, options) -> str:
@@ -136,7 +138,7 @@ class Words:
         """Variable id -> every numeric comparison of it in any diagnosis's criteria."""
         out: dict[str, list[Threshold]] = {}
         for dx, tree in sorted(self.sim.trees.items()):
-            for leaf, positive in _leaves_with_polarity(tree):
+            for leaf, positive in leaves_with_polarity(tree):
                 if isinstance(leaf, C.Cond) and leaf.var in self.reg.variables and leaf.op not in ("==", "!=") \
                         and not isinstance(leaf.value, str):
                     out.setdefault(leaf.var, []).append(Threshold(dx, leaf, positive))

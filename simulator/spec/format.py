@@ -69,9 +69,13 @@ _GIVE_AWAY_WORDS = {"give away", "giveaway", "give away finding", "clue", "key f
                     "a give away", "the give away", "give away value", "key clue"}
 _FILLERS = re.compile(r"^(?:(?:a|an|the|confounding|confounder|comorbidity|comorbid|finding|condition|of|value|"
                       r"feature)\b[\s:]*)+", re.I)
-_SHORT = re.compile(r"\b(?:just\s+)?(?:short\s+of|shy\s+of|miss(?:es|ing)?|under|below)\b", re.I)
-_TOWARD = re.compile(r"\b(?:just\s+)?(?:towards?|to|near|across|over|past|at|close\s+to|up\s+to|into|beyond)\b", re.I)
-_THRESHOLD = re.compile(r"\b(?:the\s+|its\s+|a\s+)?(?:threshold|cut\s*-?\s*off|criterion|limit|boundary|borderline)s?\b", re.I)
+# the end of a push twist: an optional direction, then an optional "threshold" word ("potassium just
+# short of the cutoff"); only "short of", "shy of" and "missing" mean short, any other direction
+# word (to, toward, near, across, above, below ...) means toward
+_PUSH_END = re.compile(r"(?:\s+(?P<dir>(?:just\s+)?(?:short\s+of|shy\s+of|missing|misses|miss|towards?|to|near|"
+                       r"across|over|past|at|close\s+to|up\s+to|into|beyond|above|below|under)))?"
+                       r"(?:\s+(?:the\s+|its\s+|a\s+)?(?:threshold|cut\s*-?\s*off|criterion|limit|boundary)s?)?\s*$",
+                       re.I)
 _KEYED = re.compile(r"^([A-Za-z][A-Za-z _\-]*?)\s*\d*\s*[:=]\s*(.*)$")
 _BULLET = re.compile(r"^\s*(?:[-*•+>]+|\(?\d+[.)])\s*")
 _AGE = re.compile(r"^(\d{1,3})(?:\.0+)?\s*(?:y|yr|yrs|years?|years?\s+old|yo|y/o|-year-old)?$", re.I)
@@ -319,9 +323,9 @@ def _units(words: Words, rest: str) -> Twist | Rejection:
 
 
 def _push(words: Words, rest: str) -> Twist | Rejection:
-    short = bool(_SHORT.search(rest))
-    name = _THRESHOLD.sub(" ", _TOWARD.sub(" ", _SHORT.sub(" ", rest)))
-    name = " ".join(name.split())
+    m = _PUSH_END.search(" " + rest)
+    name = " ".join((" " + rest)[:m.start()].split())
+    short = bool(m.group("dir")) and re.match(r"(?i)(?:just\s+)?(?:short|shy|miss)", m.group("dir")) is not None
     direction, phrase = ("short", "short of threshold") if short else ("toward", "toward threshold")
     if normalise(name) in ("", "any", "a value", "value", "one value"):
         return Twist("push", ANY, direction, f"push any {phrase}")

@@ -28,6 +28,7 @@ from typing import Any
 
 from simulator.case import Case, Rejection
 from simulator.errors import UnitError
+from simulator.render import parse_lines, unit_code
 
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 _NUM_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -62,8 +63,6 @@ def extract_json(text: str) -> Any:
 
 def read_proposal(text: str) -> dict:
     """A proposal text as a dict: a JSON object if there is one, else the line format."""
-    from simulator.render import parse_lines
-
     if "{" in text:
         try:
             return extract_json(text)
@@ -196,8 +195,9 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
             return Rejection("implausible", f"{var.name} {value:g} {unit or var.unit} is outside the physiological "
                              f"limits {lo:g}-{hi:g} {var.unit}; no living patient has it")
         values[vid] = canonical
-        if unit and reg.variables[vid].unit != unit:
-            units[vid], shown[vid] = unit, value
+        code = unit_code(var, unit) or unit  # 'mmHg' is the canonical mm[Hg], spelled for people
+        if code != var.unit:
+            units[vid], shown[vid] = code, value
     if ignored and len(ignored) >= max(1, len(values) + len(stated_derived) + len(findings)):
         return Rejection("unknown-variable", f"most names are unknown ({', '.join(ignored[:4])}); "
                          "use the variable and finding names of the reference cases")

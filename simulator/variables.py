@@ -32,12 +32,13 @@ KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 
 def unit_key(unit: str) -> str:
-    """Normalise a unit string for lookup: case, spaces, micro signs, degree signs, 'per'.
+    """Normalise a unit string for lookup: case, spaces, micro signs, degree signs, 'per',
+    superscript two.
 
-    >>> unit_key(" µmol/L "), unit_key("umol/l"), unit_key("°F"), unit_key("mEq / L")
-    ('umol/l', 'umol/l', 'degf', 'meq/l')
+    >>> unit_key(" µmol/L "), unit_key("umol/l"), unit_key("°F"), unit_key("mEq / L"), unit_key("kg/m²")
+    ('umol/l', 'umol/l', 'degf', 'meq/l', 'kg/m2')
     """
-    u = str(unit).strip().lower().replace(" ", "")
+    u = str(unit).strip().lower().replace(" ", "").replace("\u00b2", "2")
     u = u.replace("\u00b5", "u").replace("\u03bc", "u").replace("mcg", "ug")
     u = u.replace("°", "deg").replace("degrees", "deg").replace("per", "/")
     u = u.replace("[", "").replace("]", "").replace("{", "").replace("}", "")

@@ -34,7 +34,8 @@ DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "degC": "°C", "C": "°C", "deg
                  "10*3/uL": "x10^3/uL", "10*9/L": "x10^9/L", "m[IU]/L": "mIU/L", "[IU]/L": "IU/L",
                  "{score}": "", "{ratio}": "", "[pH]": "",
                  "mL/min/{1.73_m2}": "mL/min/1.73 m²", "mL/min/1.73m2": "mL/min/1.73 m²",
-                 "mL/min/1.73 m2": "mL/min/1.73 m²", "kg/m2": "kg/m²"}
+                 "mL/min/1.73 m2": "mL/min/1.73 m²", "kg/m2": "kg/m²",
+                 "umol/L": "µmol/L", "ug/L": "µg/L", "ug/dL": "µg/dL", "ug/mL": "µg/mL", "uIU/mL": "µIU/mL"}
 _UCUM_MARKS = re.compile(r"[\[\]{}*]")
 MAX_DECIMALS = 4
 _LIST_FIELDS = {"symptoms", "history", "tests", "findings", "signs"}

@@ -28,7 +28,7 @@ from typing import Any
 
 from simulator.case import Case, Rejection
 from simulator.errors import UnitError
-from simulator.render import parse_lines, unit_code
+from simulator.render import display_unit, parse_lines, unit_code
 
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 _NUM_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -192,8 +192,8 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
             continue
         lo, hi = var.limits
         if not lo <= canonical <= hi:
-            return Rejection("implausible", f"{var.name} {value:g} {unit or var.unit} is outside the physiological "
-                             f"limits {lo:g}-{hi:g} {var.unit}; no living patient has it")
+            return Rejection("implausible", f"{var.name} {value:g} {display_unit(unit or var.unit)} is outside the "
+                             f"physiological limits {lo:g}-{hi:g} {display_unit(var.unit)}; no living patient has it")
         values[vid] = canonical
         code = unit_code(var, unit) or unit  # 'mmHg' is the canonical mm[Hg], spelled for people
         if code != var.unit:
@@ -215,7 +215,7 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
         if abs(stated - computed) > max(1.0, DERIVED_TOLERANCE * abs(computed)):
             var = reg.variables[vid]
             return Rejection("inconsistent", f"{var.name} is given as {stated:g} but its inputs give {computed:g} "
-                             f"{var.unit} ({var.derive}); remove it or fix the inputs")
+                             f"{display_unit(var.unit)} ({var.derive}); remove it or fix the inputs")
     case.values = dict(sorted(case.values.items(), key=lambda kv: order[kv[0]]))
     failure = sim.constraint_failure(case)
     if failure:

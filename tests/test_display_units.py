@@ -102,3 +102,22 @@ def test_calc_prints_clinical_units():
 
 def test_display_unit_leaves_plain_units_alone():
     assert display_unit("mg/dL") == "mg/dL" and display_unit("mmol/L") == "mmol/L"
+
+
+def test_rejections_spell_units_for_people(sim):
+    case = sim.generate(4).to_json(sim.registry)
+    case["measurements"]["temperature"] = {"value": 440, "unit": "°C"}
+    detail = sim.check(case).detail
+    assert "Temperature 440 °C is outside the physiological limits 25-44 °C" in detail and "Cel" not in detail
+
+
+def test_case_lab_unit_choices_show_each_spelling_once():
+    from apps.case_view import unit_choices
+
+    for var in registry().variables.values():
+        shown = [display_unit(u) for u in unit_choices(var)]
+        assert len(shown) == len(set(shown)), var.id
+        assert unit_choices(var)[0] == var.unit
+    temperature = registry().get("temperature")
+    assert [display_unit(u) for u in unit_choices(temperature)] == ["°C", "°F"]
+    assert unit_choices(temperature, "F") == ["Cel", "F"]  # a case reported in "F" keeps it, shown once

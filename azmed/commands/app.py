@@ -71,8 +71,9 @@ def run(args) -> int:
         return fail(problem)
     runs = Path(args.runs).expanduser().resolve()
     env = dict(os.environ)
-    env["AZMED_RUNS"] = str(runs)
-    env["AZMED_PACKS_DIRS"] = os.pathsep.join(str(Path(d).expanduser().resolve()) for d in args.packs_dir)
+    # As typed: the server runs in this folder, and the sidebar then shows `runs`, not a long absolute path.
+    env["AZMED_RUNS"] = str(Path(args.runs).expanduser())
+    env["AZMED_PACKS_DIRS"] = os.pathsep.join(str(Path(d).expanduser()) for d in args.packs_dir)
     host = f"[{args.address}]" if ":" in args.address else args.address
     note = "" if runs.is_dir() else ", not created yet"
     print(f"AZ-Med playground on http://{host}:{args.port} (runs: {runs}{note}); Ctrl+C stops it", flush=True)

@@ -19,8 +19,11 @@ pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from apps.case_view import case_download, measurement_rows  # noqa: E402
+from apps.pack_view import condition_text, criteria_markdown, reference_text  # noqa: E402
 from apps.run_folder import find_adapters, find_runs, numeric_leaves, read_jsonl  # noqa: E402
+from simulator import criteria as C  # noqa: E402
 from simulator.case import Rejection  # noqa: E402
+from simulator.render import display_unit  # noqa: E402
 from tests.conftest import ROOT, run_cli  # noqa: E402
 
 APP = str(ROOT / "apps" / "playground.py")
@@ -213,13 +216,38 @@ def test_packs_page_lists_every_pack_with_diagnoses_and_variables(app, sim):
     pack = sim.packs[name]
     diagnoses = at.dataframe[1].value
     assert list(diagnoses["id"]) == [d.id for d in pack.diagnoses]
-    assert list(diagnoses["criteria"]) == [str(sim.trees[d.id]) for d in pack.diagnoses]
+    # each diagnosis opens to its criteria, differentials, management and full references
+    details = {e.label: e for e in at.expander}
+    for d in pack.diagnoses:
+        text = details[f"{d.id} · {d.name}"].markdown[0].value
+        assert criteria_markdown(sim.trees[d.id], sim.registry) in text
+        assert all(sim.diagnoses[x].name in text for x in d.differentials)
+        assert d.management.first_line in text
+        assert all(reference_text(r, pack, sim.registry) in text for r in d.references)
     variables = at.dataframe[2].value.set_index("id")
     for vid in pack.panel:
         var = sim.registry.variables[vid]
         assert variables.loc[vid, "hard limits"] == f"{var.limits[0]:g}–{var.limits[1]:g}"
         assert variables.loc[vid, "LOINC"] == (var.loinc or "")
-        assert variables.loc[vid, "reference"] in (sim.registry.references.get(var.ref), pack.references.get(var.ref))
+        assert variables.loc[vid, "unit"] == display_unit(var.unit) and variables.loc[vid, "UCUM"] == var.unit
+        assert variables.loc[vid, "source"] == var.ref
+    assert not variables["unit"].str.contains(r"[\[\]{}]").any()  # clinical spellings, UCUM in its own column
+
+
+def test_criteria_read_in_clinical_words_for_every_diagnosis(sim):
+    """Every variable and finding a diagnosis's criteria use is named in the page's rendering,
+    with the variable's clinical unit."""
+    for dx, tree in sim.trees.items():
+        text = criteria_markdown(tree, sim.registry)
+        variables, findings = C.names(tree)
+        for vid in variables - {"age", "sex"}:
+            var = sim.registry.variables[vid]
+            assert f"{var.name} " in text and display_unit(var.unit) in text, (dx, vid)
+        for fid in findings:
+            assert sim.registry.findings[fid].name in text, (dx, fid)
+    assert condition_text(C.Cond("sex", "==", "F"), sim.registry) == "sex = female"
+    assert condition_text(C.Not(C.Has("fever")), sim.registry) == "no fever"
+    assert condition_text(C.Cond("potassium", ">=", 6.0), sim.registry) == "Potassium ≥ 6 mmol/L"
 
 
 def test_packs_page_validation_agrees_with_the_cli(app, sim):

@@ -56,7 +56,8 @@ def streamlit_command(script: Path, address: str, port: int) -> list[str]:
 
 def run(args) -> int:
     if importlib.util.find_spec("streamlit") is None:
-        return fail("the playground needs Streamlit: pip install 'azmed[app]' (scripts/setup.sh installs it)")
+        return fail("the playground needs Streamlit: pip install 'azmed[app]', or 'azmed[all]' for every command "
+                    "(scripts/setup.sh installs it)")
     try:
         script = playground_script()
     except FileNotFoundError as exc:

@@ -118,7 +118,7 @@ def unit_choices(var, current: str | None = None) -> list[str]:
 
     >>> from simulator.variables import registry
     >>> [display_unit(u) for u in unit_choices(registry().get("temperature"))]
-    ['°C', '°F']
+    ['°C', 'C', '°F', 'F']
     """
     choices: dict[str, str] = {}
     for unit in var.accepted_units():

@@ -30,12 +30,11 @@ import re
 from simulator.case import Case
 
 # UCUM-style code (or a machine spelling) -> how a clinician writes it; '' for a unitless quantity.
-DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "degC": "°C", "C": "°C", "degF": "°F", "F": "°F",
+DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "degC": "°C", "degF": "°F",
                  "10*3/uL": "x10^3/uL", "10*9/L": "x10^9/L", "m[IU]/L": "mIU/L", "[IU]/L": "IU/L",
                  "{score}": "", "{ratio}": "", "[pH]": "",
                  "mL/min/{1.73_m2}": "mL/min/1.73 m²", "mL/min/1.73m2": "mL/min/1.73 m²",
-                 "mL/min/1.73 m2": "mL/min/1.73 m²", "kg/m2": "kg/m²",
-                 "umol/L": "µmol/L", "ug/L": "µg/L", "ug/dL": "µg/dL", "ug/mL": "µg/mL", "uIU/mL": "µIU/mL"}
+                 "mL/min/1.73 m2": "mL/min/1.73 m²", "kg/m2": "kg/m²"}
 _UCUM_MARKS = re.compile(r"[\[\]{}*]")
 MAX_DECIMALS = 4
 _LIST_FIELDS = {"symptoms", "history", "tests", "findings", "signs"}
@@ -61,11 +60,13 @@ def unit_code(var, unit: str | None) -> str | None:
     accept it."""
     from simulator.variables import unit_key
 
-    if unit is None or unit == "":
+    if unit is None or unit == "" or unit == var.unit:
         return var.unit
     key = unit_key(unit)
     if key == unit_key(display_unit(var.unit)):  # '°C' is the canonical 'Cel', not the alias 'degC'
         return var.unit
+    if unit in var.units:  # a spelling the registry lists itself ('µmol/L' as well as 'umol/L') stays
+        return unit
     return next((code for code in var.accepted_units() if unit_key(code) == key), None)
 
 

@@ -119,5 +119,5 @@ def test_case_lab_unit_choices_show_each_spelling_once():
         assert len(shown) == len(set(shown)), var.id
         assert unit_choices(var)[0] == var.unit
     temperature = registry().get("temperature")
-    assert [display_unit(u) for u in unit_choices(temperature)] == ["°C", "°F"]
-    assert unit_choices(temperature, "F") == ["Cel", "F"]  # a case reported in "F" keeps it, shown once
+    assert [display_unit(u) for u in unit_choices(temperature)] == ["°C", "C", "°F", "F"]
+    assert unit_choices(temperature, "degC") == ["degC", "C", "degF", "F"]  # a case's own code is kept, shown once

@@ -1,6 +1,6 @@
 """A rule pack as a person reads it, for the Packs page: each diagnosis's criteria as an indented
 list in clinical words (names, clinical units, ≥ and ≤), its prior, differentials, supersessions,
-first-line management and full references; and the pack's variables as table rows that fit a
+first management steps (with the conditions that choose between them) and full references; and the pack's variables as table rows that fit a
 page (long formulas and citations go to their own lists).
 
     criteria_markdown(sim.trees["I21.3"], sim.registry)
@@ -108,13 +108,34 @@ def diagnosis_markdown(sim, pack, dx) -> str:
     if dx.supersedes:
         parts.append(f"**Supersedes:** {named(dx.supersedes)} (when both rules fire, this diagnosis is the label)")
     parts.append(f"**Differentials:** {named(dx.differentials) or '—'}")
-    m = dx.management
-    also = f" (also accepted: {', '.join(m.synonyms)})" if m.synonyms else ""
-    source = f" [{m.ref}]" if m.ref else ""
-    parts.append(f"**First-line management:** {m.first_line}{also}{source}")
-    refs = list(dict.fromkeys([*dx.references, *([m.ref] if m.ref else [])]))
+    parts.append(management_markdown(dx.management, reg))
+    refs = list(dict.fromkeys([*dx.references, *(m.ref for m in dx.management if m.ref)]))
     parts.append("**References:**\n" + "\n".join(f"- [{r}] {reference_text(r, pack, reg)}" for r in refs))
     return "\n\n".join(parts)
+
+
+def management_markdown(steps, reg) -> str:
+    """The first management step(s): one line for an unconditional step; with conditions, a list
+    in order ('if ...:' then 'otherwise:'), since the first step whose condition holds is the
+    answer for a case."""
+    def step_text(m) -> str:
+        also = f" (also accepted: {', '.join(m.synonyms)})" if m.synonyms else ""
+        return f"**{m.first_line}**{also}" + (f" [{m.ref}]" if m.ref else "")
+
+    if len(steps) == 1 and steps[0].when is None:
+        return f"**First-line management:** {step_text(steps[0])}"
+    lines = ["**First-line management** (the first step whose condition holds on the case):"]
+    for m in steps:
+        if m.when is None:
+            lines.append(f"- otherwise: {step_text(m)}")
+            continue
+        condition = criteria_markdown(C.parse(m.when, "management.when"), reg).splitlines()
+        head = f"- {step_text(m)}, if "
+        if sum(not ln.startswith(" ") for ln in condition) == 1:  # one condition, perhaps a group
+            lines += [head + condition[0][2:], *condition[1:]]
+        else:
+            lines += [head + "all of:", *("    " + ln for ln in condition)]
+    return "\n".join(lines)
 
 
 def diagnosis_rows(pack) -> list[dict[str, Any]]:

@@ -79,8 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     k.set_defaults(func=_handler("packs"))
 
     a = sub.add_parser("calc", help="evaluate a clinical calculator: azmed calc NAME key=value[unit] ...")
-    a.add_argument("name", nargs="?", help="calculator id (omit to list them)")
+    a.add_argument("name", nargs="?", help="calculator id, name or MedCalc-Bench name or Calculator ID (omit to list them)")
     a.add_argument("inputs", nargs="*", help="key=value with an optional unit, e.g. creatinine=1.2mg/dL")
+    a.add_argument("--entities", metavar="JSON|FILE", default=None,
+                   help="MedCalc-Bench entities instead of key=value, e.g. '{\"Sodium\": [140, \"mmol/L\"]}', "
+                        "or a file holding them")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(func=_handler("calc"))
 

@@ -30,7 +30,7 @@ import re
 from simulator.case import Case
 
 # UCUM-style code (or a machine spelling) -> how a clinician writes it; '' for a unitless quantity.
-DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "degC": "°C", "degF": "°F",
+DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "degC": "°C", "degF": "°F", "cm[H2O]": "cmH2O",
                  "10*3/uL": "x10^3/uL", "10*9/L": "x10^9/L", "m[IU]/L": "mIU/L", "[IU]/L": "IU/L",
                  "{score}": "", "{ratio}": "", "[pH]": "",
                  "mL/min/{1.73_m2}": "mL/min/1.73 m²", "mL/min/1.73m2": "mL/min/1.73 m²",

@@ -73,10 +73,10 @@ def test_a_unit_spelled_for_people_is_the_canonical_unit(sim):
     case = sim.generate(4)
     data = case.to_json(sim.registry)
     data["measurements"]["sbp"] = {"value": data["measurements"]["sbp"]["value"], "unit": "mmHg"}
-    data["measurements"]["temperature"] = {"value": 38.4, "unit": "°C"}
+    data["measurements"]["temperature"] = {"value": 37.1, "unit": "°C"}
     back = sim.check(data)
     assert "sbp" not in back.units and "temperature" not in back.units
-    data["measurements"]["temperature"] = {"value": 101.1, "unit": "°F"}
+    data["measurements"]["temperature"] = {"value": 98.8, "unit": "°F"}
     assert sim.check(data).units.get("temperature") == "degF"
 
 

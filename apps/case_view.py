@@ -89,7 +89,7 @@ def draw_case(case: Case, reg) -> None:
     # Tall enough to show every row: a case is read whole, not scrolled.
     st.dataframe(table.style.apply(_highlight, axis=1), hide_index=True, width="stretch",
                  height=35 * (len(rows) + 1) + 3,
-                 column_config={"measurement": st.column_config.TextColumn(width="medium"),
+                 column_config={"measurement": st.column_config.TextColumn(width=300),
                                 "unit": st.column_config.TextColumn(width=120),
                                 "computed": st.column_config.CheckboxColumn(
                                     "computed", help="derived from other values (never sampled or trusted)")})

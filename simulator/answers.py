@@ -1,8 +1,10 @@
 """Reading a final answer out of a model's free text: numbers, dates and durations in weeks
 and days, with units, lists and hedges handled the same way for every item (no rule is
-specific to a benchmark row).
+specific to a benchmark row). This is the one answer reader of AZ-Med: the self-play reward
+(`simulator.verify`), the held-out simulator suite and the MedCalc-Bench grader all read
+answers through it, so training and evaluation read "The eGFR is 58 mL/min/1.73 m2." alike.
 
-    from azmed.eval.answers import read_number, read_date, read_weeks_days
+    from simulator.answers import read_number, read_date, read_weeks_days
     read_number("The BMI is 23.4 kg/m2 (normal 18.5-24.9).")    # Reading(value=23.4, ...)
     read_number("Answer: 3 or 4 points").hedged                    # True: a hedge is wrong
     read_date("Answer: December 9, 2007").value                    # datetime.date(2007, 12, 9)
@@ -35,8 +37,6 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from azmed.envs.base import extract_block
-
 # A number: digits not glued to a word, a unit or a power ("m2", "10^9", "/1.73").
 _NUMBER = re.compile(r"(?<![\w^/.])[-+]?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?![\w^])")
 _WORD = re.compile(r"[^\W\d_][\w^\-]*")  # a word, and anything glued to it: "CHA2DS2-VASc", "m2", "FIB-4"
@@ -55,6 +55,30 @@ class Reading:
     scope: str
     hedged: bool = False
     others: tuple = ()
+
+
+def extract_block(text: str, tag: str) -> str | None:
+    """The content of the last ```tag ... ``` fenced block in `text`, else of the last
+    <tag>...</tag> element, else None. Models put the part we parse in such a block.
+
+    >>> extract_block("x ```json\\n{\\"a\\": 1}\\n``` y", "json")
+    '{"a": 1}'
+    >>> extract_block("<answer> 42 </answer>", "answer")
+    '42'
+    """
+    fence = f"```{tag}"
+    start = text.rfind(fence)
+    if start != -1:
+        body_start = start + len(fence)
+        end = text.find("```", body_start)
+        return text[body_start: end if end != -1 else len(text)].strip()
+    open_tag, close_tag = f"<{tag}>", f"</{tag}>"
+    start = text.rfind(open_tag)
+    if start != -1:
+        body_start = start + len(open_tag)
+        end = text.find(close_tag, body_start)
+        return text[body_start: end if end != -1 else len(text)].strip()
+    return None
 
 
 def answer_scope(text: str, has_candidate: Callable[[str], bool]) -> str:

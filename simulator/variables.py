@@ -23,8 +23,9 @@ import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from simulator.datafiles import read_yaml, validation_errors
 from simulator.errors import UnitError
 from simulator.expressions import Expression
 
@@ -224,11 +225,18 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", " ", str(name).strip().lower())
 
 
+def load_registry_file(path: Path) -> RegistryFile:
+    """A registry file (knowledge/variables.yaml, or a pack's own entries), schema-checked."""
+    data, root = read_yaml(path)
+    try:
+        return RegistryFile.model_validate(data or {})
+    except ValidationError as exc:
+        raise validation_errors(path, exc, root) from None
+
+
 @functools.lru_cache(maxsize=1)
 def registry() -> Registry:
     """The shared registry from knowledge/variables.yaml (packs' own entries not included)."""
-    from simulator.packs import load_registry_file
-
     reg = Registry()
     reg.add(load_registry_file(KNOWLEDGE_DIR / "variables.yaml"))
     return reg

@@ -4,14 +4,16 @@
   is"), every known name, synonym and ICD-10 id is looked for in it, and overlapping matches keep
   the longest. Exactly one diagnosis must be named: a hedged list ("NSTEMI or unstable angina")
   is wrong even when it contains the right one.
-- Numbers: the number in the answer (the one after "answer", else the last one; units ignored)
-  is compared with the truth: exact for integer scores, +-5 % for decimals (MedCalc-Bench).
+- Numbers: the answer is read by `simulator.answers.read_number`, the reader every grader
+  shares (units ignored, digits inside names and units such as "CHA2DS2-VASc" or
+  "mL/min/1.73 m2" are not values, two different values are a hedge and wrong), then compared
+  with the truth: exact for integer scores, +-5 % for decimals (MedCalc-Bench).
 - Next step: the answer must match the diagnosis's first-line management (or a synonym) better
   than any other diagnosis's, by token overlap.
 
-    >>> from simulator.verify import extract_number
-    >>> extract_number("The anion gap is 12 mmol/L.")
-    12.0
+    >>> from simulator.verify import grade_number
+    >>> grade_number("The eGFR is 58 mL/min/1.73 m2.", 58.4, integer=False).correct
+    True
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Iterable
 
+from simulator.answers import read_number
 from simulator.calculators.base import within_tolerance
 from simulator.case import Verdict
 
@@ -27,7 +30,6 @@ _LEADS = re.compile(
     r"|most likely|likely|this is|it is|dx|the answer is|probable|suspected)\s*[:\-]?\s*", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9a-z]+)?")
 _HEDGES = re.compile(r"\b(or|versus|vs|vs\.|differential|either|possibly)\b")
-_NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?")
 _STOP = {"the", "a", "an", "and", "of", "with", "to", "for", "in", "on", "start", "give", "begin", "initiate",
          "administer", "patient", "immediate", "immediately", "urgent", "urgently", "is", "be", "then"}
 
@@ -97,27 +99,28 @@ def grade_diagnosis(answer: str, truth_id: str, index: DiagnosisIndex, names: di
     return Verdict(dx == truth_id, dx, "matched a synonym" if dx == truth_id else f"named {dx}, expected {truth_id}")
 
 
-def extract_number(text: str) -> float | None:
-    """The number an answer gives: after 'answer' if present, else the last number in the text."""
-    if not text:
-        return None
-    t = text.replace("\u2212", "-")
-    tail = re.split(r"answer\s*(?:is)?\s*[:=]?", t, flags=re.I)
-    scope = tail[-1] if len(tail) > 1 and _NUMBER.search(tail[-1]) else t
-    nums = _NUMBER.findall(scope)
-    if not nums:
-        return None
-    pick = nums[0] if scope is not t else nums[-1]
-    try:
-        return float(pick.replace(",", ""))
-    except ValueError:
-        return None
+def answer_number(answer: str) -> float | Verdict:
+    """The one number `answer` gives, or the Verdict of an answer that gives none (not
+    formatted) or hedges between several (wrong), as every numeric grader treats them.
+
+    >>> answer_number("Answer: 12 mmol/L")
+    12.0
+    >>> answer_number("20-25").why
+    'hedged between 20 and 25; one value is required'
+    """
+    reading = read_number(answer or "")
+    if reading.value is None:
+        return Verdict(False, None, "no number in the answer", formatted=False)
+    if reading.hedged:
+        return Verdict(False, [reading.value, *reading.others],
+                       f"hedged between {reading.value:g} and {reading.others[0]:g}; one value is required")
+    return reading.value
 
 
 def grade_number(answer: str, truth: float, integer: bool) -> Verdict:
-    value = extract_number(answer or "")
-    if value is None:
-        return Verdict(False, None, "no number in the answer", formatted=False)
+    value = answer_number(answer)
+    if isinstance(value, Verdict):
+        return value
     ok = within_tolerance(value, truth, integer)
     rule = "exact match required" if integer else "within 5 %"
     return Verdict(ok, value, f"{value:g} vs {truth:g} ({rule})")

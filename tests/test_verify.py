@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.verify import DiagnosisIndex, extract_number, grade_diagnosis, grade_next_step, grade_number
+from simulator.answers import read_number
+from simulator.verify import DiagnosisIndex, grade_diagnosis, grade_next_step, grade_number
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def test_unparseable_diagnosis_is_a_format_failure(demo):
     ("12", 12.0), ("The anion gap is 12 mmol/L.", 12.0), ("Answer: 3 points", 3.0),
     ("Na 140 - Cl 104 - HCO3 24 = 12", 12.0), ("-2.5", -2.5), ("1,234.5 mL", 1234.5), ("none", None),
 ])
-def test_extract_number(text, value):
-    assert extract_number(text) == value
+def test_read_number(text, value):
+    assert read_number(text).value == value
 
 
 def test_number_tolerance():

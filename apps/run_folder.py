@@ -5,11 +5,11 @@
     adapters = find_adapters(Path("runs"))         # LoRA adapter folders, with their run's base model
     records, skipped = read_jsonl(run / "metrics.jsonl")
 
-A run folder (written by `azmed train`) holds `config.yaml`, `metrics.jsonl` (one JSON object a
-step), `samples.jsonl` (recent proposals and answers), the final `adapter/` and checkpoints.
-Lines that are not complete JSON objects (the trainer's last line mid-write) are skipped and
-counted, never fatal. Nothing here imports Streamlit or torch (only pandas), so it is tested
-directly.
+A run folder (written by `azmed train`, layout in `azmed.runs`) holds `config.yaml`,
+`metrics.jsonl` (one JSON object a step), `samples.jsonl` (recent proposals and answers), the
+final `adapter/` and checkpoints. Lines that are not complete JSON objects (the trainer's last
+line mid-write) are skipped and counted, never fatal (`azmed.runs.read_jsonl`). Nothing here
+imports Streamlit or torch (only pandas), so it is tested directly.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-METRICS = "metrics.jsonl"
-SAMPLES = "samples.jsonl"
-CONFIG = "config.yaml"
-ADAPTER_CONFIG = "adapter_config.json"
+from azmed.runs import ADAPTER, ADAPTER_CONFIG, CONFIG, METRICS, SAMPLES, enclosing_run, read_jsonl, run_config
+
+__all__ = ["ACTIVE_SECONDS", "CONFIG", "METRICS", "SAMPLES", "Adapter", "file_version", "find_adapters", "find_runs",
+           "metrics_table", "numeric_leaves", "read_jsonl", "rejections_table", "run_base_model", "run_config",
+           "run_status", "samples_table"]
+
 ACTIVE_SECONDS = 900  # a run whose metrics changed this recently (and has no final adapter) is in progress
 
 
@@ -72,54 +73,15 @@ def find_adapters(root: Path, depth: int = 4) -> list[Adapter]:
     return [Adapter(str(d.relative_to(root)) if d != root else d.name, d, run_base_model(d, root)) for d in out]
 
 
-def run_config(run: Path) -> dict[str, Any]:
-    """The run's resolved config.yaml as a dict ({} when absent or unreadable)."""
-    try:
-        data = yaml.safe_load((Path(run) / CONFIG).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def run_base_model(folder: Path, root: Path) -> str | None:
     """`model.name` from the config.yaml of the nearest run folder at or above `folder`."""
-    folder, root = Path(folder).resolve(), Path(root).resolve()
-    for d in (folder, *folder.parents):
-        if (d / CONFIG).is_file():
-            model = run_config(d).get("model")
-            name = model.get("name") if isinstance(model, dict) else model
-            return str(name) if name else None
-        if d == root:
-            break
-    return None
+    run = enclosing_run(folder, stop=root, levels=64)
+    model = run_config(run.root).get("model") if run is not None else None
+    name = model.get("name") if isinstance(model, dict) else model
+    return str(name) if name else None
 
 
-# ---- reading JSONL ------------------------------------------------------------------------------
-
-def read_jsonl(path: Path, tail: int | None = None) -> tuple[list[dict[str, Any]], int]:
-    """The JSON objects of a JSONL file (the last `tail` when given) and how many lines were
-    skipped as not a complete JSON object. A missing file reads as empty."""
-    try:
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return [], 0
-    if tail is not None:
-        lines = lines[-tail:]
-    records, skipped = [], 0
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            skipped += 1
-            continue
-        if isinstance(obj, dict):
-            records.append(obj)
-        else:
-            skipped += 1
-    return records, skipped
-
+# ---- run status ---------------------------------------------------------------------------------
 
 def run_status(run: Path, now: float | None = None) -> str:
     """'finished' when the final adapter was saved after the last logged step (the trainer
@@ -131,7 +93,7 @@ def run_status(run: Path, now: float | None = None) -> str:
     except OSError:
         return "stopped"
     try:
-        if (run / "adapter" / ADAPTER_CONFIG).stat().st_mtime >= logged:
+        if (run / ADAPTER / ADAPTER_CONFIG).stat().st_mtime >= logged:
             return "finished"
     except OSError:
         pass

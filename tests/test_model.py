@@ -1,4 +1,4 @@
-"""Model loading, chat prompts and batched generation (azmed.model, azmed.selfplay.rollout).
+"""Model loading, chat prompts and batched generation (azmed.model, azmed.generation).
 
 The embedded SmolLM2-135M-Instruct is converted once from the wheel's GGUF (about 20 s, cached
 under $AZMED_CACHE); the other tests use a tiny randomly initialised Llama saved with the same
@@ -11,7 +11,7 @@ import torch
 
 from azmed.model import (DEFAULT_SYSTEM, LoraSpec, ModelError, ModelSpec, attach_lora, embedded_model_dir,
                          load_adapter, load_policy, lora_state, resolve_model_path)
-from azmed.selfplay.rollout import cut_at_eos, generate, merged_lora
+from azmed.generation import cut_at_eos, generate, merged_lora
 
 
 @pytest.fixture(scope="session")

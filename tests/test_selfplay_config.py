@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from azmed.selfplay.config import ConfigError, TrainConfig, apply_override, describe, load_config
+from azmed.config import apply_override, describe
+from azmed.selfplay.config import ConfigError, TrainConfig, load_config
 from tests.conftest import ROOT, run_cli
 
 TRAIN_CONFIGS = ("clinical-smoke.yaml", "clinical.yaml", "code.yaml", "both.yaml", "gpu-example.yaml")
@@ -40,7 +41,7 @@ def test_dotted_overrides_are_parsed_as_yaml_scalars():
     assert cfg.trainer.lr == 1e-5
     assert cfg.run.progress is False
     assert cfg.eval.task_types == ["diagnosis"]
-    assert cfg.envs.clinical.task_types["calculation"].solve == 3
+    assert cfg.envs["clinical"].task_types["calculation"].solve == 3
     assert cfg.run.out_dir == "runs/x"
 
 
@@ -75,7 +76,7 @@ def test_bad_value_names_the_key(override, key):
 
 def test_override_without_equals_sign():
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        apply_override({}, "trainer.lr")
+        apply_override({}, "trainer.lr", TrainConfig)
 
 
 def test_missing_and_malformed_files(tmp_path):
@@ -88,7 +89,7 @@ def test_missing_and_malformed_files(tmp_path):
 
 
 def test_every_setting_has_a_description():
-    lines = describe()
+    lines = describe(TrainConfig)
     assert len(lines) > 40
     assert all(not line.endswith(": ") for line in lines), [line for line in lines if line.endswith(": ")]
 

@@ -205,7 +205,7 @@ class RunLog:
             if path.is_file():
                 keep = [ln for ln in path.read_text(encoding="utf-8").splitlines()
                         if ln.strip() and json.loads(ln).get("step", 0) <= step]
-                path.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
+                write_text_atomic(path, "".join(ln + "\n" for ln in keep))
 
 
 def read_metrics(run_dir: Path) -> list[dict[str, Any]]:

@@ -81,6 +81,18 @@ def read_proposal(text: str) -> dict:
     return parse_lines(text)
 
 
+def proposal_dict(proposal: Any, shape: str = "'name: value' lines or one JSON object") -> dict | Rejection:
+    """A proposal (text, or an already read dict) as a dict; else its `parse` or `schema`
+    rejection (the case must be `shape`)."""
+    try:
+        data = read_proposal(proposal) if isinstance(proposal, str) else proposal
+    except ValueError as exc:
+        return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
+    if not isinstance(data, dict):
+        return Rejection("schema", f"the case must be {shape}")
+    return data
+
+
 def apply_edit(reference: dict, edit: dict, registry) -> dict:
     """A proposal written as changes to a reference case: `edit`'s lines replace the reference's
     lines of the same name (measurements matched through the registry's names and synonyms, so
@@ -138,12 +150,9 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
     edits of a reference case count; `azmed case check` stays strict.
     """
     reg = sim.registry
-    try:
-        data = read_proposal(proposal) if isinstance(proposal, str) else proposal
-    except ValueError as exc:
-        return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
-    if not isinstance(data, dict):
-        return Rejection("schema", "the case must be a JSON object with age, sex, measurements and symptoms")
+    data = proposal_dict(proposal, "a JSON object with age, sex, measurements and symptoms")
+    if isinstance(data, Rejection):
+        return data
     # demographics
     age = data.get("age")
     if isinstance(age, str) and re.match(r"^\s*\d+", age):
@@ -302,12 +311,9 @@ def edit_case(sim, reference: Case, text: str, *, fields: dict[str, Any] | None 
     >>> edit.case.age, edit.changed
     (40, True)
     """
-    try:
-        proposal = read_proposal(text)
-    except ValueError as exc:
-        return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
-    if not isinstance(proposal, dict):
-        return Rejection("schema", "the case must be 'name: value' lines or one JSON object")
+    proposal = proposal_dict(text)
+    if isinstance(proposal, Rejection):
+        return proposal
     if not names_something(proposal, sim.registry):
         return Rejection("parse", "no line names a value or finding of the case; write changed lines as "
                          "'name: value unit', e.g. 'potassium: 6.1 mmol/L'")

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from azmed.cli import build_parser
-from azmed.eval.cli import run
+from azmed.commands.eval import run
 from azmed.eval.compare import compare_markdown, load_summary, summary_markdown
 from azmed.config import ConfigError, apply_overrides, load_config
 from azmed.eval.config import EvalConfig

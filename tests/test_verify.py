@@ -58,3 +58,24 @@ def test_next_step(demo):
     sim, _ = demo
     assert grade_next_step("Start oral iron supplementation", "D50.9", sim.diagnoses).correct
     assert not grade_next_step("treat the underlying disease", "D50.9", sim.diagnoses).correct
+
+
+EGFR = "The eGFR is 58 mL/min/1.73 m2."
+
+
+def test_every_grader_reads_an_answer_the_same_way(sim):
+    """The self-play reward, sim-heldout (the environment's verify) and the MedCalc-Bench grader
+    share one reader: digits inside a unit are not the value, and a hedge is wrong."""
+    from azmed.envs.base import Task
+    from azmed.envs.clinical import ClinicalEnv
+    from azmed.eval.medcalc import grade as medcalc_grade
+
+    env = ClinicalEnv(simulator=sim)
+    task = Task("clinical", "calculation", {"integer": False}, 58.0, "egfr")
+    row = {"kind": "number", "answer": 58.0, "lower": 55.1, "upper": 60.9}
+    for answer, correct, formatted in [(EGFR, True, True), ("Answer: 58", True, True), ("56-60", False, True),
+                                       ("about fifty", False, False)]:
+        verdicts = [grade_number(answer, 58.0, integer=False), env.verify(task, answer), medcalc_grade(row, answer)]
+        assert {(v.correct, v.formatted) for v in verdicts} == {(correct, formatted)}, (answer, verdicts)
+        assert len({repr(v.parsed) for v in verdicts}) == 1, (answer, verdicts)
+    assert read_number(EGFR).value == 58

@@ -37,7 +37,7 @@ from simulator import calculators
 from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
-from simulator.validation import EDIT_FIELDS, case_identity, edit_case, parse_case, read_proposal, validate_case
+from simulator.validation import EDIT_FIELDS, case_identity, edit_case, parse_case, proposal_dict, validate_case
 from simulator.verify import answer_number, grade_diagnosis, grade_next_step, grade_number
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
@@ -307,12 +307,9 @@ class ClinicalEnv(Environment):
             if isinstance(edit, Rejection):
                 return edit
             return edit.case, edit.fields, edit.changed, ref_calc
-        try:
-            data = read_proposal(text)
-        except ValueError as exc:
-            return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
-        if not isinstance(data, dict):
-            return Rejection("schema", "the case must be 'name: value' lines or one JSON object")
+        data = proposal_dict(text)
+        if isinstance(data, Rejection):
+            return data
         fields = {k: data.pop(k) for k in EDIT_FIELDS if k in data}
         case = (validate_case if label else parse_case)(self.sim, data, lenient=self.lenient)
         if isinstance(case, Rejection):

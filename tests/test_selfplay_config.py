@@ -97,10 +97,14 @@ def test_every_setting_has_a_description():
 def test_unknown_task_type_fails_before_the_model_loads(tmp_path):
     from azmed.selfplay.trainer import SelfPlayTrainer
 
-    cfg = load_config(None, ["envs.clinical.task_types.diagnosys.solve=2", f"run.out_dir={tmp_path / 'run'}"])
-    with pytest.raises(ConfigError) as exc:
-        SelfPlayTrainer(cfg)
+    with pytest.raises(ConfigError) as exc:  # when the config loads
+        load_config(None, ["envs.clinical.task_types.diagnosys.solve=2", f"run.out_dir={tmp_path / 'run'}"])
     assert "envs.clinical.task_types.diagnosys" in str(exc.value) and "diagnosis" in str(exc.value)
+    # a known type that the environment's options switch off: when the environment is built
+    cfg = load_config(None, ["envs.clinical.options.task_types=[diagnosis]", "envs.clinical.task_types.abduction.solve=2",
+                             f"run.out_dir={tmp_path / 'run'}"])
+    with pytest.raises(ConfigError, match="envs.clinical.task_types.abduction"):
+        SelfPlayTrainer(cfg)
 
 
 def test_cli_bad_key_exits_2_with_one_line(tmp_path):

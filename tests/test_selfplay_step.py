@@ -42,6 +42,7 @@ class ParityEnv(Environment):
     text, so a random model gets a mix of rewards; every call is recorded."""
 
     name = "parity"
+    all_task_types = ("parity",)
     Config = ParityConfig
 
     def __init__(self, config=None, **options):

@@ -9,6 +9,7 @@ verify an answer into a `Verdict`.
 
     class MyEnv(Environment):
         name = "my-env"
+        all_task_types = ("deduction",)    # what a training config may name under task_types
         Config = MyEnvConfig               # typed options (a subclass of EnvConfig)
         heldout_suite = "my-heldout"       # the evaluation suite of its held-out tasks, if any
         ...                                 # task_types, seed_tasks, propose_prompt, validate,
@@ -94,6 +95,7 @@ class Environment(abc.ABC):
     methods; the rest have defaults."""
 
     name: ClassVar[str]
+    all_task_types: ClassVar[tuple[str, ...]]  # every task type it can offer (its options may choose fewer)
     Config: ClassVar[type[EnvConfig]] = EnvConfig
     enabled_by_default: ClassVar[bool] = False  # in a training config that does not mention it
     heldout_suite: ClassVar[str | None] = None  # the `azmed eval` suite of this environment's held-out tasks

@@ -72,6 +72,7 @@ class ClinicalEnvConfig(EnvConfig):
 
 class ClinicalEnv(Environment):
     name = "clinical"
+    all_task_types = TASK_TYPES
     Config = ClinicalEnvConfig
     enabled_by_default = True
     heldout_suite = "sim-heldout"

@@ -243,6 +243,7 @@ class CodeEnv(Environment):
     """The code executor environment; see the module docstring."""
 
     name = "code"
+    all_task_types = TASK_TYPES
     Config = CodeEnvConfig
     heldout_suite = "code-heldout"
 

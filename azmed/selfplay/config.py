@@ -13,8 +13,8 @@ Environments are a mapping by name, one entry per environment registered in
 clinical one is on unless switched off). An environment's `options` are checked by its own
 typed `Config` when the config is loaded.
 
-Limits: task-type names are checked against the environment when it is built (the types it
-offers can depend on its options), before the model loads.
+Limits: a task type the environment knows but its options switch off is found when the
+environment is built, before the model loads.
 """
 
 from __future__ import annotations
@@ -148,6 +148,10 @@ class TrainConfig(StrictModel):
                 env.Config.model_validate(entry.get("options") or {})
             except ValidationError as exc:
                 raise ValueError(explain(exc, env.Config, f"envs.{name}.options", {})) from None
+            unknown_types = [tt for tt in entry.get("task_types") or {} if tt not in env.all_task_types]
+            if unknown_types:
+                raise ValueError(f"envs.{name}.task_types.{unknown_types[0]} is not a task type of the {name} "
+                                 f"environment; it offers {', '.join(env.all_task_types)}")
             out[name] = entry
         return out
 

@@ -12,7 +12,9 @@ module's own layer or a lower one, never up.
     azmed.commands, azmed.cli       the command line
     apps                            the playground
 
-A module that belongs to no layer fails the test, so a new package is placed on purpose."""
+A module that belongs to no layer fails the test, so a new package is placed on purpose. And no
+module imports itself back through others (an import circle, like the one simulator/packs.py and
+simulator/variables.py had)."""
 
 from __future__ import annotations
 
@@ -50,7 +52,8 @@ def _modules() -> dict[str, Path]:
 
 
 def imports_of(name: str, path: Path) -> set[str]:
-    """Every module `path` imports, at any depth of its code, relative imports resolved."""
+    """Every module `path` imports, at any depth of its code, relative imports resolved;
+    `from azmed import runs` imports azmed.runs (not the package's __init__)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -61,8 +64,8 @@ def imports_of(name: str, path: Path) -> set[str]:
             if node.level:
                 anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
-            found.add(base)
-            found.update(f"{base}.{alias.name}" for alias in node.names)  # `from azmed import runs`
+            submodules = [f"{base}.{alias.name}" for alias in node.names if f"{base}.{alias.name}" in MODULES]
+            found.update(submodules if len(submodules) == len(node.names) else [base, *submodules])
     return found
 
 
@@ -77,6 +80,13 @@ def _rank(part: str) -> int:
 
 
 MODULES = _modules()
+
+
+def _local(target: str) -> str | None:
+    """The module of this tree that an import of `target` loads (a package for a name in it)."""
+    while target and target not in MODULES:
+        target = target.rpartition(".")[0]
+    return target or None
 
 
 def test_every_module_belongs_to_a_layer():
@@ -102,11 +112,33 @@ def test_imports_point_down(name):
     assert not upward, f"{name} ({part}) imports {sorted(upward)} from a layer above it or beside it"
 
 
+def test_no_import_circles():
+    graph = {name: {t for t in map(_local, imports_of(name, path)) if t and t != name} for name, path in MODULES.items()}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+
+    def visit(name: str, path: list[str]) -> list[str] | None:
+        state[name] = 1
+        for dep in sorted(graph[name]):
+            if state.get(dep) == 1:
+                return path[path.index(dep):] + [dep] if dep in path else [name, dep]
+            if dep not in state:
+                found = visit(dep, path + [dep])
+                if found:
+                    return found
+        state[name] = 2
+        return None
+
+    for name in sorted(graph):
+        if name not in state:
+            circle = visit(name, [name])
+            assert circle is None, " -> ".join(circle)
+
+
 def test_the_checker_sees_function_level_and_relative_imports(tmp_path):
     pkg = tmp_path / "azmed" / "eval"
     pkg.mkdir(parents=True)
     source = pkg / "x.py"
     source.write_text("def f():\n    from azmed.selfplay import trainer\n\nfrom . import harness\n")
     found = imports_of("azmed.eval.x", source)
-    assert {"azmed.selfplay", "azmed.eval.harness"} <= found
+    assert {"azmed.selfplay.trainer", "azmed.eval.harness"} <= found
     assert _rank(_part("azmed.selfplay.trainer")) > _rank(_part("azmed.eval.x"))

@@ -85,7 +85,7 @@ class ClinicalEnv(Environment):
         self.sim = simulator or Simulator.load(extra_dirs=list(cfg.packs_dirs))
         packs = cfg.packs
         self.packs = list(self.sim.packs) if packs == "all" else [packs] if isinstance(packs, str) else list(packs)
-        self.options = cfg.choices
+        self.options = cfg.choices  # answer options of a diagnosis task (read by `_choices`)
         self.lenient = cfg.lenient
         self.n_seed = cfg.seed_tasks_per_type
         self.reg = self.sim.registry

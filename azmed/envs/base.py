@@ -95,7 +95,8 @@ class Environment(abc.ABC):
     methods; the rest have defaults."""
 
     name: ClassVar[str]
-    all_task_types: ClassVar[tuple[str, ...]]  # every task type it can offer (its options may choose fewer)
+    all_task_types: ClassVar[tuple[str, ...]] = ()  # every task type it can offer (its options may choose
+                                                    # fewer); a training config may name only these
     Config: ClassVar[type[EnvConfig]] = EnvConfig
     enabled_by_default: ClassVar[bool] = False  # in a training config that does not mention it
     heldout_suite: ClassVar[str | None] = None  # the `azmed eval` suite of this environment's held-out tasks

@@ -148,7 +148,8 @@ class TrainConfig(StrictModel):
                 env.Config.model_validate(entry.get("options") or {})
             except ValidationError as exc:
                 raise ValueError(explain(exc, env.Config, f"envs.{name}.options", {})) from None
-            unknown_types = [tt for tt in entry.get("task_types") or {} if tt not in env.all_task_types]
+            known_types = env.all_task_types or tuple(entry.get("task_types") or ())  # () = checked when built
+            unknown_types = [tt for tt in entry.get("task_types") or {} if tt not in known_types]
             if unknown_types:
                 raise ValueError(f"envs.{name}.task_types.{unknown_types[0]} is not a task type of the {name} "
                                  f"environment; it offers {', '.join(env.all_task_types)}")

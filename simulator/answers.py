@@ -32,11 +32,15 @@ a 4-digit year first means Y-M-D.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
+
+from simulator.calculators.dates import find_dates, parse_date, parse_weeks_days
+
+__all__ = ["Reading", "answer_scope", "extract_block", "parse_date", "parse_weeks_days", "read_date", "read_number",
+           "read_weeks_days"]
 
 # A number: digits not glued to a word, a unit or a power ("m2", "10^9", "/1.73"), nor part of
 # a dotted label such as a section number ("1.1.1").
@@ -167,85 +171,15 @@ def read_number(text: str) -> Reading:
     return Reading(value, scope)
 
 
-# ---- dates ---------------------------------------------------------------------------------------
-
-# Month names are looked up by their first three letters ("Sept." -> "sep").
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
-_MON = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_DATE_PATTERNS = [
-    ("ymd", re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")),
-    ("mdy", re.compile(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\b")),
-    ("Mdy", re.compile(_MON + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)),
-    ("dMy", re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MON + r",?\s+(\d{4})\b", re.I)),
-]
-
-
-def _dates(text: str) -> list[tuple[int, _dt.date]]:
-    """(position, date) of every valid date written in `text`, in order."""
-    found = []
-    for kind, rx in _DATE_PATTERNS:
-        for m in rx.finditer(text):
-            g = m.groups()
-            try:
-                if kind == "ymd":
-                    d = _dt.date(int(g[0]), int(g[1]), int(g[2]))
-                elif kind == "mdy":
-                    d = _dt.date(int(g[2]), int(g[0]), int(g[1]))
-                elif kind == "Mdy":
-                    d = _dt.date(int(g[2]), _MONTHS[g[0].lower()[:3]], int(g[1]))
-                else:
-                    d = _dt.date(int(g[2]), _MONTHS[g[1].lower()[:3]], int(g[0]))
-            except (ValueError, KeyError):
-                continue
-            found.append((m.start(), d))
-    return sorted(found)
-
-
-def parse_date(text: str) -> _dt.date | None:
-    """The first date written in `text` (M/D/Y, Y-M-D or with a month name), else None.
-
-    >>> parse_date("12/09/2007"), parse_date("2007-12-09"), parse_date("9th of Dec 2007")
-    (datetime.date(2007, 12, 9), datetime.date(2007, 12, 9), datetime.date(2007, 12, 9))
-    """
-    dates = _dates(text or "")
-    return dates[0][1] if dates else None
-
+# ---- dates and durations (parsed by simulator.calculators.dates, shared with the calculators) ----------
 
 def read_date(text: str) -> Reading:
     """The date a free-text answer gives; several different dates are a hedge."""
-    scope = answer_scope(text, lambda s: bool(_dates(s)))
-    dates = list(dict.fromkeys(d for _, d in _dates(scope)))
+    scope = answer_scope(text, lambda s: bool(find_dates(s)))
+    dates = list(dict.fromkeys(d for _, d in find_dates(scope)))
     if not dates:
         return Reading(None, scope)
     return Reading(dates[0], scope, hedged=len(dates) > 1, others=tuple(dates[1:]))
-
-
-# ---- durations in weeks and days -----------------------------------------------------------------
-
-_WD_WORDS = re.compile(r"(\d+)\s*(?:weeks?|wks?|w)(?![a-z])[\s,'\"]*(?:and\s*)?(?:(\d+)\s*(?:days?|d)(?![a-z]))?", re.I)
-_WD_TUPLE = re.compile(r"\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*\)")
-_DAYS_ONLY = re.compile(r"\b(\d+)\s*days?\b", re.I)
-
-
-def parse_weeks_days(text: str) -> tuple[int, int] | None:
-    """(weeks, days) from "14 weeks, 1 day", "(14, 1)", "('14 weeks', '1 days')" or "14w 1d";
-    "14 weeks" alone is (14, 0).
-
-    >>> parse_weeks_days("('14 weeks', '1 days')"), parse_weeks_days("(3, 4)"), parse_weeks_days("8 weeks")
-    ((14, 1), (3, 4), (8, 0))
-    """
-    text = text or ""
-    m = _WD_WORDS.search(text)
-    if m:
-        return int(m.group(1)), int(m.group(2) or 0)
-    m = _WD_TUPLE.search(text)
-    if m:
-        return int(m.group(1)), int(m.group(2))
-    m = _DAYS_ONLY.search(text)
-    if m:
-        return 0, int(m.group(1))
-    return None
 
 
 def read_weeks_days(text: str) -> Reading:

@@ -56,8 +56,12 @@ def test_number_tolerance():
 
 def test_next_step(demo):
     sim, _ = demo
-    assert grade_next_step("Start oral iron supplementation", "D50.9", sim.diagnoses).correct
-    assert not grade_next_step("treat the underlying disease", "D50.9", sim.diagnoses).correct
+    step = sim.diagnoses["D50.9"].management[-1]
+    accepted = [step.first_line, *step.synonyms]
+    others = [p for d in sim.diagnoses.values() if d.id != "D50.9" for m in d.management for p in (m.first_line, *m.synonyms)]
+    assert grade_next_step("Start oral iron supplementation", accepted, others).correct
+    assert not grade_next_step("treat the underlying disease", accepted, others).correct
+    assert not grade_next_step("oral iron or treat the underlying disease", accepted, others).correct
 
 
 EGFR = "The eGFR is 58 mL/min/1.73 m2."
@@ -69,6 +73,7 @@ def test_every_grader_reads_an_answer_the_same_way(sim):
     from azmed.envs.base import Task
     from azmed.envs.clinical import ClinicalEnv
     from azmed.eval.medcalc import grade as medcalc_grade
+    from simulator.verify import grade_calculation
 
     env = ClinicalEnv(simulator=sim)
     task = Task("clinical", "calculation", {"integer": False}, 58.0, "egfr")
@@ -79,3 +84,7 @@ def test_every_grader_reads_an_answer_the_same_way(sim):
         assert {(v.correct, v.formatted) for v in verdicts} == {(correct, formatted)}, (answer, verdicts)
         assert len({repr(v.parsed) for v in verdicts}) == 1, (answer, verdicts)
     assert read_number(EGFR).value == 58
+    due = {"kind": "date", "answer": "2021-03-07"}
+    for answer in ("Answer: 03/07/2021", "The due date is March 7, 2021.", "03/07/2021 or 03/08/2021", "spring"):
+        a, b = grade_calculation(answer, "03/07/2021", "date"), medcalc_grade(due, answer)
+        assert (a.correct, a.formatted) == (b.correct, b.formatted), answer

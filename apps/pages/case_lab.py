@@ -16,7 +16,6 @@ from apps.case_view import (CURRENT_CASE, CURRENT_ORIGIN, case_download, check_c
                             editable_variables, headline, shown_value, with_value)
 from apps.resources import show_error, simulator_or_stop
 from simulator import calculators
-from simulator.calculators.base import fmt
 from simulator.case import Case
 from simulator.errors import SimulatorError
 from simulator.render import display_unit, summary, to_lines
@@ -87,7 +86,7 @@ elif reveal:
     st.success(f"Hidden diagnosis: **{dx.name}** ({dx.id}), pack {sim.pack_of[dx.id]}")
     differentials = ", ".join(f"{sim.diagnoses[d].name} ({d})" for d in dx.differentials if d in sim.diagnoses)
     st.caption(f"Differentials: {differentials}. "
-               f"First-line management: {dx.management.first_line}.")
+               f"First management step for this case: {sim.management_step(case)[1].first_line}.")
 file_name, payload = case_download(case, reg, reveal)
 st.download_button("Download the case as JSON", data=payload, file_name=file_name, mime="application/json",
                    key="lab_download", help="with the diagnosis only while it is revealed")
@@ -144,6 +143,6 @@ if cid:
     except calculators.CalculatorInputError as exc:
         show_error(f"{calc.name} cannot run on this case", exc)
     else:
-        st.metric(calc.name, f"{fmt(res.answer)} {res.unit}".strip())
+        st.metric(calc.name, f"{calc.answer_text(res.answer)} {res.unit}".strip())
         st.code(res.explanation, language=None, wrap_lines=True)
         st.caption(f"Reference: {calc.reference}")

@@ -4,11 +4,17 @@
     azmed calc anion_gap sodium=140 chloride=104 bicarbonate=24
     azmed calc ckd_epi_2021 age=60 sex=F creatinine=106umol/L
     azmed calc centor temperature=101.3degF tonsillar_exudate=yes cough=no --json
+    azmed calc "SIRS Criteria" --entities '{"Temperature": [100.4, "degrees fahrenheit"],
+        "Heart Rate or Pulse": [96, "beats per minute"], "White blood cell count": [11000, "µL"]}'
+    azmed calc 13 --entities row_entities.json           # MedCalc-Bench Calculator ID, entities in a file
 
-Each input is `name=value`, with a unit glued to a number when it is not the canonical one;
-units are converted through the variable registry (`simulator.variables`), which names the
-accepted units when one is not. Findings take yes/no, sex takes M/F, graded inputs take their
-label or number (see the listing). Calculator names are ids or aliases, any case.
+Each input is `name=value`, with a unit glued to a number when it is not the canonical one
+(`simulator.calculators.inputs.read_number` converts it exactly and names the accepted units
+when one is not). Findings take yes/no, sex takes M/F, graded inputs take their label or number
+(see the listing). `--entities` takes MedCalc-Bench's form instead: its entity names with
+`[value, "unit"]` pairs, as JSON, as the Python-literal text of its CSV column, or in a file
+(`simulator.calculators.medcalc`). Calculator names are ids, aliases or MedCalc-Bench names,
+any case, or MedCalc-Bench Calculator IDs.
 Bad input prints one line saying what was wrong and exits 2; nothing is guessed.
 """
 
@@ -16,15 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from simulator import calculators as calc
-from simulator.calculators import Calculator, CalculatorInputError, Input
-from simulator.calculators.base import fmt
-
-NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+from simulator.calculators import Calculator, CalculatorInputError, Input, medcalc
+from simulator.calculators.inputs import read_number
 
 
 def run(args: argparse.Namespace) -> int:
@@ -33,18 +37,40 @@ def run(args: argparse.Namespace) -> int:
             _print_listing(args.json)
             return 0
         calculator = calc.get(args.name)
-        result = calculator.compute(parse_inputs(calculator, args.inputs))
+        if getattr(args, "entities", None) is not None:
+            if args.inputs:
+                raise CalculatorInputError("give the inputs either as key=value or as --entities, not both")
+            result = medcalc.evaluate_entities(calculator, read_entities(args.entities))
+        else:
+            result = calculator.compute(parse_inputs(calculator, args.inputs))
     except CalculatorInputError as e:
-        print(f"azmed calc: error: {e}", file=sys.stderr)
+        print(f"azmed calc: error: {' '.join(str(e).split())}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps({**result.to_json(), "name": calculator.name, "integer": calculator.integer,
+                          "kind": calculator.kind, "medcalc_id": calculator.medcalc_id,
                           "reference": calculator.reference}, indent=2, ensure_ascii=False))
     else:
-        print(f"{calculator.name}: {fmt(result.answer)} {result.unit}")
+        unit = "" if calculator.output != "number" else f" {result.unit}"
+        print(f"{calculator.name}: {calculator.answer_text(result.answer)}{unit}")
         print(result.explanation)
         print(f"Reference: {calculator.reference}")
     return 0
+
+
+def read_entities(text: str) -> str:
+    """--entities' value: the text of a file when it names one, else the text itself."""
+    stripped = text.strip()
+    if stripped[:1] not in ("{", "") and len(stripped) < 4096:
+        path = Path(stripped)
+        if not path.is_file():
+            raise CalculatorInputError(f"--entities {stripped!r} is neither a JSON object nor a file; give "
+                                       f"'{{\"Sodium\": [140, \"mmol/L\"]}}' or the path of a file holding one")
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise CalculatorInputError(f"--entities file {stripped}: cannot be read ({e})") from None
+    return text
 
 
 # ---- parsing key=value[unit] ------------------------------------------------------------------
@@ -62,44 +88,8 @@ def parse_inputs(calculator: Calculator, tokens: list[str]) -> dict[str, Any]:
         inp = calculator.input(name)
         if name in values:
             raise CalculatorInputError(f"{name} is given twice")
-        values[name] = _number(inp, raw) if inp.kind == "number" else raw.strip()
+        values[name] = read_number(inp, raw) if inp.kind == "number" else raw.strip()
     return values
-
-
-def _number(inp: Input, raw: str) -> float:
-    m = NUMBER_WITH_UNIT.match(raw)
-    if not m:
-        raise CalculatorInputError(f"{inp.name}={raw!r} is not a number with an optional unit "
-                                   f"(e.g. {inp.name}=1.2{inp.unit})")
-    value, unit = float(m.group(1)), m.group(2)
-    return to_canonical(inp, value, unit) if unit else value
-
-
-def to_canonical(inp: Input, value: float, unit: str) -> float:
-    """Convert through the variable registry, checking it agrees on the canonical unit."""
-    try:
-        from simulator.errors import SimulatorError, UnitError
-        from simulator.variables import registry, unit_key
-    except ImportError as e:
-        raise CalculatorInputError(f"{inp.name}: cannot convert {unit!r} without the variable registry "
-                                   f"({e}); give the value in {inp.unit}") from None
-    if unit_key(unit) == unit_key(inp.unit):
-        return value
-    try:
-        variable = registry().get(inp.name)
-    except KeyError:
-        raise CalculatorInputError(f"{inp.name} has no unit conversions; give it in {inp.unit} "
-                                   f"without a unit") from None
-    except (SimulatorError, OSError) as e:
-        raise CalculatorInputError(f"{inp.name}: the variable registry could not be loaded ({e}); "
-                                   f"give the value in {inp.unit} without a unit") from None
-    if unit_key(variable.unit) != unit_key(inp.unit):
-        raise CalculatorInputError(f"{inp.name}: the variable registry's unit {variable.unit} differs from "
-                                   f"the calculator's {inp.unit}; give the value in {inp.unit}")
-    try:
-        return variable.to_canonical(value, unit)
-    except UnitError as e:
-        raise CalculatorInputError(str(e)) from None
 
 
 # ---- listing -----------------------------------------------------------------------------------
@@ -110,6 +100,8 @@ def describe_input(inp: Input) -> str:
         what = inp.unit
     elif inp.kind == "bool":
         what = "yes/no"
+    elif inp.kind == "date":
+        what = "MM/DD/YYYY"
     else:
         what = " | ".join(f"{v}={label}" for v, label in inp.options.items())
     name = inp.name if inp.required else f"[{inp.name}]"
@@ -120,6 +112,7 @@ def _print_listing(as_json: bool) -> None:
     if as_json:
         print(json.dumps([{
             "id": c.id, "name": c.name, "aliases": list(c.aliases), "unit": c.unit, "integer": c.integer,
+            "kind": c.kind, "medcalc_id": c.medcalc_id,
             "reference": c.reference,
             "inputs": [{"name": i.name, "kind": i.kind, "description": i.description, "required": i.required,
                         "unit": i.unit or None, "range": [i.low, i.high] if i.kind == "number" else None,

@@ -1,13 +1,15 @@
 """The clinical environment: the case simulator behind the environment protocol (DESIGN §3).
 
 Task types
-- diagnosis:   a case -> one diagnosis (multiple choice among the label, its differentials and
-               other diagnoses of the pack, unless `options=0`). Truth: the engine's label.
+- diagnosis:   a case -> one diagnosis (multiple choice unless `choices=0`: the label and
+               distractors that the engine does not fire on the case and that are not nested with
+               the label, preferably with partial evidence in it). Truth: the engine's label.
 - abduction:   a case with one criteria variable hidden and the diagnosis given -> a value for it
                that makes the engine reach that diagnosis (any such value is correct; verified by
                re-running the engine on the completed case).
 - calculation: values and a calculator -> its result (exact for integer scores, +-5 % else).
-- next_step:   a case and its diagnosis -> the first-line management step from the pack.
+- next_step:   a case and its diagnosis -> the first management step from the pack that fits the
+               case (steps can depend on severity); graded by the step's text and synonyms.
 - self_edit:   the proposer rewrites a given case (add a confounder, drop a give-away finding,
                change units); the result is a diagnosis task if the simulator still validates it.
                The trainer keeps it only when it lands in the learnability band.
@@ -28,6 +30,7 @@ from it upward, so the held-out suite never overlaps training cases.
 from __future__ import annotations
 
 import random
+from functools import cached_property
 from typing import Any, Sequence
 
 from pydantic import Field, field_validator
@@ -37,8 +40,9 @@ from simulator import calculators
 from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
-from simulator.validation import EDIT_FIELDS, case_identity, edit_case, parse_case, proposal_dict, validate_case
-from simulator.verify import answer_number, grade_diagnosis, grade_next_step, grade_number
+from simulator.validation import (EDIT_FIELDS, case_from_json, case_identity, edit_case, parse_case, proposal_dict,
+                                 validate_case)
+from simulator.verify import ManagementIndex, answer_number, grade_calculation, grade_diagnosis
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
 HELDOUT_SEED_BASE = 2_000_000_000
@@ -99,14 +103,9 @@ class ClinicalEnv(Environment):
         return stable_key(*case_identity(case))
 
     def _choices(self, case: Case, rng: random.Random) -> list[str]:
-        dx = self.sim.diagnoses[case.label]
-        pool = [d for d in dx.differentials if d in self.sim.diagnoses]
-        same_pack = [d.id for d in self.sim.packs[self.sim.pack_of[case.label]].diagnoses if d.id != case.label and d.id not in pool]
-        rng.shuffle(same_pack)
-        picks = [case.label, *pool[: self.options - 1]]
-        picks += same_pack[: self.options - len(picks)]
-        rng.shuffle(picks)
-        return [self.sim.diagnoses[d].name for d in picks]
+        """Option names: the label and distractors that do not fire on the case, are not nested
+        with the label, and preferably have partial evidence in it (simulator/options.py)."""
+        return [self.sim.diagnoses[d].name for d in self.sim.options(case, self.options, rng)]
 
     def _payload(self, case: Case) -> dict:
         return {"case": case.to_json(self.reg), "lines": to_lines(case, self.reg), "summary": summary(case, self.reg)}
@@ -153,7 +152,7 @@ class ClinicalEnv(Environment):
         # not listed are absent, as the solver prompt says
         inputs = {i.name: values[i.name] for i in calc.inputs if values.get(i.name) is not None}
         payload = {"calculator": calc.id, "calculator_name": calc.name, "inputs": inputs,
-                   "case": case.to_json(self.reg), "unit": calc.unit, "integer": calc.integer}
+                   "case": case.to_json(self.reg), "unit": calc.unit, "integer": calc.integer, "kind": calc.kind}
         return Task("clinical", "calculation", payload, result.answer,
                     stable_key(calc.id, sorted((k, str(v)) for k, v in inputs.items())),
                     {"pack": case.pack or "calculators", "calculator": calc.id, "integer": calc.integer,
@@ -169,11 +168,14 @@ class ClinicalEnv(Environment):
         return sorted(out)
 
     def next_step_task(self, case: Case) -> Task:
+        """The first management step of the case's diagnosis that fits this case (a pack's steps
+        can depend on severity: symptomatic hyponatraemia -> hypertonic saline)."""
         dx = self.sim.diagnoses[case.label]
+        index, step = self.sim.management_step(case)
         payload = {"case": case.to_json(self.reg), "summary": summary(case, self.reg), "diagnosis": dx.name,
                    "diagnosis_id": dx.id}
-        return Task("clinical", "next_step", payload, dx.management.first_line,
-                    stable_key("next", self._case_key(case)), {"pack": self.sim.pack_of[dx.id], "diagnosis": dx.id})
+        return Task("clinical", "next_step", payload, step.first_line, stable_key("next", self._case_key(case)),
+                    {"pack": self.sim.pack_of[dx.id], "diagnosis": dx.id, "management": index})
 
     def task_from_seed(self, task_type: str, seed: int) -> Task:
         """A task built from a generated case (seed tasks, held-out tasks)."""
@@ -236,7 +238,7 @@ class ClinicalEnv(Environment):
             return (f"{shown}Rewrite this case: {edit}. Keep the same 'name: value unit' lines. "
                     "Reply with the rewritten case only.")
         if task_type == "calculation" and "calculator" not in ref.payload:  # a case without one
-            c = calculators.get(rng.choice(sorted(calculators.CALCULATORS)))
+            c = calculators.get(rng.choice(self._case_calculator_ids()))
             return (f"{shown}Write a new patient case that has every value needed for the {c.name} "
                     f"({', '.join(c.required)}), in the same 'name: value unit' lines. Start with the line "
                     f"'calculator: {c.id}'. Reply with the case only.")
@@ -246,6 +248,13 @@ class ClinicalEnv(Environment):
                     f"({', '.join(c.required)}). Reply with the changed lines only, as 'name: value unit'.")
         return (f"{shown}Write a new patient by changing one or two lines of this case, for example a lab "
                 "value, a symptom or the age. Reply with the changed lines only, as 'name: value unit'.")
+
+    def _case_calculator_ids(self) -> list[str]:
+        """Calculators a case can feed: a numeric answer and every required input a variable or
+        finding of the registry (or age/sex); dates, doses and steroid choices are not case data."""
+        return sorted(c.id for c in calculators.CALCULATORS.values()
+                      if c.output == "number" and c.required
+                      and all(n in ("age", "sex") or self.reg.resolve(n) for n in c.required))
 
     def _case_refs(self, references: Sequence[Task]) -> list[Task]:
         return [r for r in references if "case" in r.payload] or self.seed_tasks("diagnosis")[:1]
@@ -257,8 +266,8 @@ class ClinicalEnv(Environment):
         return lines
 
     def _lines_from_json(self, case_json: dict) -> str:
-        parsed = parse_case(self.sim, case_json)
-        return to_lines(parsed, self.reg) if isinstance(parsed, Case) else ""
+        case = case_from_json(self.sim, case_json)
+        return to_lines(case, self.reg) if case is not None else ""
 
     def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
         """A proposal -> a task, or a rejection with its reason. With `references` (the tasks the
@@ -300,8 +309,8 @@ class ClinicalEnv(Environment):
         case the proposal edits it; a self-edit and a proposal without a reference are whole cases."""
         label = task_type != "calculation"  # a calculation needs values, not a diagnosis
         refs = [r for r in references if "case" in r.payload]
-        reference = parse_case(self.sim, refs[-1].payload["case"], lenient=True) if refs else None
-        if isinstance(reference, Case) and task_type != "self_edit":
+        reference = case_from_json(self.sim, refs[-1].payload["case"]) if refs else None
+        if reference is not None and task_type != "self_edit":
             ref_calc = refs[-1].payload.get("calculator") if task_type == "calculation" else None
             edit = edit_case(self.sim, reference, text, fields={"calculator": ref_calc} if ref_calc else None,
                              lenient=self.lenient, label=label)
@@ -342,12 +351,24 @@ class ClinicalEnv(Environment):
             return grade_diagnosis(answer_text, task.answer, self.sim.diagnosis_index,
                                    {k: d.name for k, d in self.sim.diagnoses.items()})
         if task.task_type == "calculation":
-            return grade_number(answer_text, task.answer, bool(task.payload.get("integer")))
+            kind = task.payload.get("kind") or ("integer" if task.payload.get("integer") else "decimal")
+            return grade_calculation(answer_text, task.answer, kind)
         if task.task_type == "next_step":
-            return grade_next_step(answer_text, task.meta["diagnosis"], self.sim.diagnoses)
+            return self._verify_next_step(task, answer_text)
         if task.task_type == "abduction":
             return self._verify_abduction(task, answer_text)
         raise ValueError(f"unknown task type {task.task_type}")
+
+    @cached_property
+    def _management(self) -> ManagementIndex:
+        return ManagementIndex(self.sim.diagnoses.values())
+
+    def _verify_next_step(self, task: Task, answer_text: str) -> Verdict:
+        dx = self.sim.diagnoses[task.meta["diagnosis"]]
+        index = task.meta.get("management")
+        if index is None:  # a task from before steps depended on the case: find it by its text
+            index = next((i for i, m in enumerate(dx.management) if m.first_line == task.answer), 0)
+        return self._management.grade(answer_text, dx.id, index)
 
     def _verify_abduction(self, task: Task, answer_text: str) -> Verdict:
         value = answer_number(answer_text)

@@ -7,7 +7,7 @@ be writing them.
     records, skipped = read_jsonl(run / "metrics.jsonl")
     metrics_table(records); rejections_table(records); curriculum_tables(records); heldout_table(run)
 
-A run folder (written by `azmed train`) holds `config.yaml`, `metrics.jsonl` (one JSON object a
+A run folder (written by `azmed train`, layout in `azmed.runs`) holds `config.yaml`, `metrics.jsonl` (one JSON object a
 step), `samples.jsonl` (recent proposals and answers), `status.json` (running / finished /
 stopped, read with `azmed.run_status.run_state`), the final `adapter/`, `heldout.json` and
 checkpoints. Lines that are not complete JSON objects (the trainer's last line mid-write) are
@@ -23,13 +23,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import yaml
 
-METRICS = "metrics.jsonl"
-SAMPLES = "samples.jsonl"
-CONFIG = "config.yaml"
+from azmed.runs import ADAPTER_CONFIG, CONFIG, METRICS, SAMPLES, enclosing_run, read_jsonl, run_config
+
 HELDOUT = "heldout.json"
-ADAPTER_CONFIG = "adapter_config.json"
 # Top-level keys of a step record holding the curriculum figures (drawn in their own section).
 CURRICULUM_KEYS = ("solve_sources", "proposals")
 
@@ -76,53 +73,12 @@ def find_adapters(root: Path, depth: int = 4) -> list[Adapter]:
     return [Adapter(str(d.relative_to(root)) if d != root else d.name, d, run_base_model(d, root)) for d in out]
 
 
-def run_config(run: Path) -> dict[str, Any]:
-    """The run's resolved config.yaml as a dict ({} when absent or unreadable)."""
-    try:
-        data = yaml.safe_load((Path(run) / CONFIG).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def run_base_model(folder: Path, root: Path) -> str | None:
     """`model.name` from the config.yaml of the nearest run folder at or above `folder`."""
-    folder, root = Path(folder).resolve(), Path(root).resolve()
-    for d in (folder, *folder.parents):
-        if (d / CONFIG).is_file():
-            model = run_config(d).get("model")
-            name = model.get("name") if isinstance(model, dict) else model
-            return str(name) if name else None
-        if d == root:
-            break
-    return None
-
-
-# ---- reading JSONL ------------------------------------------------------------------------------
-
-def read_jsonl(path: Path, tail: int | None = None) -> tuple[list[dict[str, Any]], int]:
-    """The JSON objects of a JSONL file (the last `tail` when given) and how many lines were
-    skipped as not a complete JSON object. A missing file reads as empty."""
-    try:  # split on newlines only: a completion may hold U+2028 or U+0085, which splitlines() breaks on
-        lines = Path(path).read_text(encoding="utf-8", errors="replace").rstrip("\n").split("\n")
-    except OSError:
-        return [], 0
-    if tail is not None:
-        lines = lines[-tail:]
-    records, skipped = [], 0
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError:
-            skipped += 1
-            continue
-        if isinstance(obj, dict):
-            records.append(obj)
-        else:
-            skipped += 1
-    return records, skipped
+    run = enclosing_run(folder, stop=root, levels=64)
+    model = run_config(run.root).get("model") if run is not None else None
+    name = model.get("name") if isinstance(model, dict) else model
+    return str(name) if name else None
 
 
 def file_version(path: Path) -> tuple[float, int]:

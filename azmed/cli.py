@@ -8,6 +8,7 @@ imported only when that subcommand runs, so `azmed --help` answers without torch
     azmed calc anion_gap sodium=140 chloride=104 bicarbonate=24
     azmed exec run prog.py --input "3" ; azmed exec check triplet.json
     azmed train --env clinical --config configs/clinical.yaml trainer.lr=1e-5
+    azmed train --help-config ; azmed finetune --help-config ; azmed eval --help-config
     azmed eval --suite sim-heldout --model embedded --out base.json
     azmed data convert --from agentclinic IN.jsonl cases.jsonl ; azmed finetune --data cases.jsonl
     azmed app --port 8501 --runs runs
@@ -101,17 +102,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     # ---- training and evaluation -----------------------------------------------------------
     t = sub.add_parser("train", help="self-play training (propose + solve) with a LoRA adapter")
-    t.add_argument("--env", choices=["clinical", "code", "both"], default=None,
-                   help="environment(s); overrides the config's envs")
+    t.add_argument("--env", default=None, metavar="NAME[,NAME]",
+                   help="environment(s) to play: clinical, code, both, or names joined by commas; overrides the "
+                        "config's envs")
     t.add_argument("--config", default=None, help="YAML run config (default: configs/clinical.yaml)")
     t.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoint")
     t.add_argument("--init-adapter", default=None, metavar="DIR", help="start from this LoRA adapter")
+    t.add_argument("--help-config", action="store_true", help="print every setting (type, default, description)")
     t.add_argument("overrides", nargs="*", help="dotted overrides, e.g. trainer.lr=1e-5")
     t.set_defaults(func=_handler("train"))
 
     v = sub.add_parser("eval", help="evaluate a model or adapter on held-out and external suites")
-    v.add_argument("--suite", action="append", default=[], help="suite (repeatable): sim-heldout, medcalc, agentclinic, code-heldout, humaneval")
-    v.add_argument("--model", default="embedded", help="'embedded', a local HF folder or a cached model id")
+    v.add_argument("--suite", action="append", default=[],
+                   help="suite (repeatable): sim-heldout, medcalc, agentclinic, code-heldout, humaneval, real-cases")
+    v.add_argument("--model", default=None, help="'embedded' (default), a local HF folder or a cached model id "
+                                                 "(default with --adapter: the model its run trained)")
     v.add_argument("--adapter", default=None, help="LoRA adapter folder")
     v.add_argument("--limit", type=int, default=None, help="at most N items per suite")
     v.add_argument("--out", default=None, help="summary JSON file")
@@ -119,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--medcalc-csv", default=None, help="MedCalc-Bench CSV (default: the shipped dev copy)")
     v.add_argument("--agentclinic-jsonl", default=None, help="AgentClinic OSCE JSONL (default: the shipped MedQA copy)")
     v.add_argument("--batch-size", type=int, default=None, help="prompts generated together (default 16)")
-    v.add_argument("overrides", nargs="*", help="dotted overrides, e.g. device=cuda batch_size=64")
+    v.add_argument("--help-config", action="store_true", help="print every setting (type, default, description)")
+    v.add_argument("overrides", nargs="*", help="dotted overrides, e.g. model.device=cuda batch_size=64")
     v.set_defaults(func=_handler("eval"))
 
     f = sub.add_parser("finetune", help="supervised fine-tuning of a LoRA adapter on real cases (JSONL)")
@@ -130,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of cases held out for early stopping and scoring (sets data.eval_fraction)")
     f.add_argument("--strict", action="store_true", help="stop at the first bad row (default: skip and count)")
     f.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    f.add_argument("--help-config", action="store_true", help="print every setting (type, default, description)")
     f.add_argument("overrides", nargs="*", help="dotted overrides, e.g. trainer.lr=1e-4")
     f.set_defaults(func=_handler("finetune"))
 

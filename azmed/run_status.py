@@ -34,13 +34,14 @@ import datetime as _dt
 import json
 import os
 import socket
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 import yaml
+
+from azmed.runs import write_json_atomic
 
 STATUS = "status.json"
 ACTIVE_SECONDS = 900  # a run whose files changed this recently, and whose process we cannot see, is running
@@ -68,15 +69,7 @@ def write_status(run_dir: Path, state: str, **facts: Any) -> dict[str, Any]:
     record = {"state": state, **facts, "updated": _now()}
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{STATUS}.", dir=run_dir)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=1)
-            fh.write("\n")
-        os.replace(tmp, run_dir / STATUS)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(run_dir / STATUS, record)
     return record
 
 

@@ -42,11 +42,11 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from simulator import criteria as C
 from simulator import physiology
+from simulator.datafiles import field_path, line_of, read_yaml, validation_errors
 from simulator.errors import ExpressionError, PackError, PackErrors
 from simulator.physiology import Coupling
 from simulator.variables import KNOWLEDGE_DIR, Finding, Registry, RegistryFile, Variable, registry, registry_file
@@ -190,87 +190,17 @@ class RulePack(BaseModel):
 
 
 # ---- loading with readable errors --------------------------------------------------------------
-def _read_yaml(path: Path) -> tuple[Any, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PackError(str(path), "", f"cannot read the file ({exc.strerror}).", "check the path") from None
-    try:
-        return yaml.safe_load(text), yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise PackError(str(path), "", f"malformed YAML: {getattr(exc, 'problem', exc)}.",
-                        "check indentation and quoting near that line (strings with ':' need quotes)", line) from None
-
-
-def _line_of(node, loc: tuple) -> int | None:
-    """Line of the YAML node at pydantic location `loc`, best effort."""
-    line = node.start_mark.line + 1 if node is not None else None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            nxt = next((v for k, v in node.value if k.value == str(key)), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            nxt = node.value[key]
-        else:
-            nxt = None
-        if nxt is None:
-            break
-        node, line = nxt, nxt.start_mark.line + 1
-    return line
-
-
-def _field(loc: tuple) -> str:
-    out = ""
-    for k in loc:
-        out += f"[{k}]" if isinstance(k, int) else (f".{k}" if out else str(k))
-    return out
-
-
-_FIXES = {
-    "missing": "add this field",
-    "extra_forbidden": "remove it or check its spelling against the schema in simulator/packs.py",
-    "float_parsing": "write a plain number",
-    "int_parsing": "write a whole number",
-    "string_type": "write a string",
-    "list_type": "write a YAML list",
-    "dict_type": "write a YAML mapping (key: value)",
-    "too_short": "add at least one entry",
-}
-
-
-def _validation_errors(path: Path, exc: ValidationError, root) -> PackErrors:
-    errors = []
-    for e in exc.errors():
-        loc = tuple(x for x in e["loc"] if not (isinstance(x, str) and x.startswith("function-")))
-        msg = e["msg"].removeprefix("Value error, ")
-        errors.append(PackError(str(path), _field(loc), msg[0].upper() + msg[1:] + ".",
-                                _FIXES.get(e["type"], ""), _line_of(root, loc)))
-    return PackErrors(errors)
-
-
-def load_registry_file(path: Path) -> RegistryFile:
-    data, root = _read_yaml(path)
-    try:
-        out = RegistryFile.model_validate(data or {})
-    except ValidationError as exc:
-        raise _validation_errors(path, exc, root) from None
-    out._yaml_root = root  # type: ignore[attr-defined]  # for line numbers in semantic errors
-    out._source = str(path)  # type: ignore[attr-defined]
-    return out
-
-
 def read_pack(path: str | Path) -> RulePack:
     """Parse and schema-check one pack file (semantic checks happen in `check_packs`)."""
     path = Path(path)
-    data, root = _read_yaml(path)
+    data, root = read_yaml(path)
     if not isinstance(data, dict):
         raise PackError(str(path), "", "a pack must be a YAML mapping with 'pack', 'title', 'references' "
                         "and 'diagnoses'.", "start from `azmed packs new NAME`")
     try:
         pack = RulePack.model_validate(data)
     except ValidationError as exc:
-        raise _validation_errors(path, exc, root) from None
+        raise validation_errors(path, exc, root) from None
     pack.source = str(path)
     pack._yaml_root = root  # type: ignore[attr-defined]  # for line numbers in semantic errors
     return pack
@@ -329,7 +259,7 @@ def check_packs(packs: list[RulePack], reg: Registry) -> dict[str, C.Node]:
         root = getattr(p, "_yaml_root", None)
 
         def err(loc: tuple, problem: str, fix: str = ""):
-            errors.append(PackError(p.source, _field(loc), problem, fix, _line_of(root, loc)))
+            errors.append(PackError(p.source, field_path(loc), problem, fix, line_of(root, loc)))
 
         refs = set(p.references) | set(reg.references)
         for i, v in enumerate(p.panel):
@@ -453,7 +383,7 @@ def _check_couplings(packs: list[RulePack], reg: Registry, errors: list[PackErro
             if c.ref not in refs:
                 found.append(("ref", f"reference '{c.ref}' is not declared.", "add it under 'references:'"))
             for field, problem, fix in found:
-                errors.append(PackError(source, _field(loc + (field,)), problem, fix, _line_of(root, loc + (field,))))
+                errors.append(PackError(source, field_path(loc + (field,)), problem, fix, line_of(root, loc + (field,))))
             seen.add(c.id)
     return seen
 

@@ -21,6 +21,13 @@ category (counted in training metrics) and whose `detail` tells a person what to
 Input is lenient where a person or a small model would be: measurements may be a number (in
 the canonical unit), {"value": x, "unit": u}, [x, u] or a string "140 mmol/L"; sex may be
 M/F/male/female; findings may come in `symptoms`, `history`, `tests` or `findings` lists.
+
+A proposal may also be an edit of a reference case: `edit_case(sim, reference, text)` applies
+the lines the proposer wrote to the reference (kept as a `Case`, never re-read from its
+rendered text) and validates the result in one call:
+
+    edit = edit_case(sim, reference_case, "potassium: 6.4 mmol/L")   # CaseEdit or Rejection
+    edit.case.label, edit.changed
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.case import Case, Rejection
@@ -37,6 +45,7 @@ from simulator.render import display_unit, parse_lines, unit_code
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 _NUM_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 FINDING_FIELDS = ("symptoms", "history", "tests", "findings", "signs")
+EDIT_FIELDS = ("calculator", "mask")  # lines of a proposal that say what to ask, not what the patient has
 DERIVED_TOLERANCE = 0.05  # a stated derived value may differ from the recomputed one by 5 %
 
 
@@ -73,6 +82,18 @@ def read_proposal(text: str) -> dict:
         except ValueError:
             pass
     return parse_lines(text)
+
+
+def proposal_dict(proposal: Any, shape: str = "'name: value' lines or one JSON object") -> dict | Rejection:
+    """A proposal (text, or an already read dict) as a dict; else its `parse` or `schema`
+    rejection (the case must be `shape`)."""
+    try:
+        data = read_proposal(proposal) if isinstance(proposal, str) else proposal
+    except ValueError as exc:
+        return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
+    if not isinstance(data, dict):
+        return Rejection("schema", f"the case must be {shape}")
+    return data
 
 
 def apply_edit(reference: dict, edit: dict, registry) -> dict:
@@ -133,12 +154,9 @@ def parse_case(sim, proposal: Any, lenient: bool = False, physiology: bool = Tru
     edits of a reference case count; `azmed case check` stays strict.
     """
     reg = sim.registry
-    try:
-        data = read_proposal(proposal) if isinstance(proposal, str) else proposal
-    except ValueError as exc:
-        return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
-    if not isinstance(data, dict):
-        return Rejection("schema", "the case must be a JSON object with age, sex, measurements and symptoms")
+    data = proposal_dict(proposal, "a JSON object with age, sex, measurements and symptoms")
+    if isinstance(data, Rejection):
+        return data
     # demographics
     age = data.get("age")
     if isinstance(age, str) and re.match(r"^\s*\d+", age):
@@ -258,3 +276,99 @@ def validate_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection
     if not case.pack:
         case.pack = sim.pack_of[outcome.label]
     return case
+
+
+# ---- proposals that edit a reference case ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseEdit:
+    """A proposal applied to a reference case: the edited case (engine-labelled unless asked
+    otherwise), the proposal's non-case lines over the reference's (`calculator`, `mask`), and
+    whether the case differs from the reference at all."""
+
+    case: Case
+    fields: dict[str, Any] = field(default_factory=dict)
+    changed: bool = True
+
+
+def case_identity(case: Case) -> tuple:
+    """What makes two cases the same patient: demographics, findings and values (rounded to
+    3 decimals, so a value re-written with its shown rounding is the same value)."""
+    return (case.age, case.sex, sorted(case.findings),
+            sorted((k, round(float(v), 3)) for k, v in case.values.items()))
+
+
+def case_from_json(sim, data: dict) -> Case | None:
+    """A case this simulator wrote (`Case.to_json`, e.g. a task's payload) read back as a `Case`
+    without validating it again (it was valid when written; an abduction task's case lacks its
+    hidden value, which validation would refuse). Derived values are recomputed. None when the
+    data does not fit the loaded packs (a variable or finding they do not have)."""
+    reg = sim.registry
+    try:
+        values, units, shown = {}, {}, {}
+        for vid, m in (data.get("measurements") or {}).items():
+            var = reg.variables[vid]
+            unit = m.get("unit") or var.unit
+            if var.derive:
+                continue
+            values[vid] = var.to_canonical(float(m["value"]), unit)
+            if unit != var.unit:
+                units[vid], shown[vid] = unit, float(m["value"])
+        present = {f for key in FINDING_FIELDS for f in data.get(key) or []}
+        unknown = present - set(reg.findings)
+        if unknown:
+            raise KeyError(sorted(unknown)[0])
+        case = Case(age=int(data["age"]), sex=str(data["sex"]), values=values,
+                    findings=[f for f in reg.findings if f in present], pack=str(data.get("pack") or ""),
+                    seed=data.get("seed"), units=units, shown=shown)
+    except (KeyError, TypeError, ValueError, UnitError):
+        return None
+    sim.add_derived(case)
+    case.values = dict(sorted(case.values.items(), key=lambda kv: sim.variable_order[kv[0]]))
+    return case
+
+
+def case_fields(case: Case, registry) -> dict:
+    """The proposal dict of `case`: its JSON (`Case.to_json`: demographics, findings by group,
+    values in the unit they are shown in) without seed, pack and derived values. Derived values
+    are recomputed from their inputs, so an edit of an input cannot contradict them."""
+    data = case.to_json(registry)
+    del data["seed"], data["pack"]
+    data["measurements"] = {vid: m for vid, m in data["measurements"].items() if not registry.variables[vid].derive}
+    return data
+
+
+def names_something(proposal: dict, registry) -> bool:
+    """Whether a proposal has at least one line the registry (or the case format) knows."""
+    if any(k in proposal for k in ("age", "sex", *EDIT_FIELDS)):
+        return True
+    named = [*(proposal.get("measurements") or {}), *(x for k in FINDING_FIELDS for x in proposal.get(k) or [])]
+    return any(registry.resolve(str(n)) is not None for n in named)
+
+
+def edit_case(sim, reference: Case, text: str, *, fields: dict[str, Any] | None = None, lenient: bool = False,
+              label: bool = True) -> CaseEdit | Rejection:
+    """Apply a proposal to `reference` and validate the result: the proposal's lines replace the
+    reference's lines of the same name (see `apply_edit`; a whole case written out is its own
+    edit), then `validate_case` (or only `parse_case` when `label` is False: a calculation needs
+    no diagnosis). `fields` are the reference's non-case lines (e.g. its calculator), which the
+    proposal may change. Lines that name nothing of a case are a `parse` rejection.
+
+    >>> from simulator.core import Simulator
+    >>> sim = Simulator.load()
+    >>> edit = edit_case(sim, sim.generate(3), "age: 40")
+    >>> edit.case.age, edit.changed
+    (40, True)
+    """
+    proposal = proposal_dict(text)
+    if isinstance(proposal, Rejection):
+        return proposal
+    if not names_something(proposal, sim.registry):
+        return Rejection("parse", "no line names a value or finding of the case; write changed lines as "
+                         "'name: value unit', e.g. 'potassium: 6.1 mmol/L'")
+    merged = apply_edit({**case_fields(reference, sim.registry), **(fields or {})}, proposal, sim.registry)
+    extra = {k: merged.pop(k) for k in EDIT_FIELDS if k in merged}
+    case = (validate_case if label else parse_case)(sim, merged, lenient)
+    if isinstance(case, Rejection):
+        return case
+    return CaseEdit(case, extra, case_identity(case) != case_identity(reference))

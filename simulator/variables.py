@@ -26,9 +26,10 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from simulator.datafiles import read_yaml, validation_errors
 from simulator.errors import UnitError
 from simulator.expressions import Expression
 from simulator.physiology import Coupling
@@ -292,11 +293,22 @@ def _name_key(name: str) -> str:
     return re.sub(r"[\s_\-]+", " ", str(name).strip().lower())
 
 
+def load_registry_file(path: Path) -> RegistryFile:
+    """A registry file (knowledge/variables.yaml, or a pack's own entries), schema-checked; it
+    keeps its YAML tree and path for line numbers in later semantic errors."""
+    data, root = read_yaml(path)
+    try:
+        out = RegistryFile.model_validate(data or {})
+    except ValidationError as exc:
+        raise validation_errors(path, exc, root) from None
+    out._yaml_root = root  # type: ignore[attr-defined]  # for line numbers in semantic errors
+    out._source = str(path)  # type: ignore[attr-defined]
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def registry_file() -> RegistryFile:
     """knowledge/variables.yaml as read (with its YAML tree, for line numbers in errors)."""
-    from simulator.packs import load_registry_file
-
     return load_registry_file(KNOWLEDGE_DIR / "variables.yaml")
 
 

@@ -4,18 +4,20 @@
   is"), every known name, synonym and ICD-10 id is looked for in it, and overlapping matches keep
   the longest. Exactly one diagnosis must be named: a hedged list ("NSTEMI or unstable angina")
   is wrong even when it contains the right one.
-- Numbers: the number in the answer (the one after "answer", else the last one; units ignored)
-  is compared with the truth: exact for integer scores, +-5 % for decimals (MedCalc-Bench).
+- Numbers: the answer is read by `simulator.answers.read_number`, the reader every grader
+  shares (units ignored, digits inside names and units such as "CHA2DS2-VASc" or
+  "mL/min/1.73 m2" are not values, two different values are a hedge and wrong), then compared
+  with the truth: exact for integer scores, +-5 % for decimals (MedCalc-Bench).
 - Calculator answers of every kind (`grade_calculation`): numbers as above, a date as the same
   day in any notation (several different dates are a hedge), a gestational age as the same
-  number of days ("14 weeks 1 day", "(14, 1)").
+  number of days ("14 weeks 1 day", "(14, 1)"), read by the same reader.
 - Next step: the answer must contain one accepted phrase of the right management step (its text
   or a synonym, as content words: any order, spelling, route or drug name) and no other step
   (`grade_next_step`); a diagnosis's step can depend on the case (simulator/packs.py).
 
-    >>> from simulator.verify import extract_number
-    >>> extract_number("The anion gap is 12 mmol/L.")
-    12.0
+    >>> from simulator.verify import grade_number
+    >>> grade_number("The eGFR is 58 mL/min/1.73 m2.", 58.4, integer=False).correct
+    True
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
+from simulator.answers import read_date, read_number, read_weeks_days
 from simulator.calculators.base import AnswerKind, answer_correct, within_tolerance
-from simulator.calculators.dates import find_dates, format_date, parse_weeks_days
+from simulator.calculators.dates import format_date
 from simulator.case import Verdict
 
 _LEADS = re.compile(
@@ -32,7 +35,6 @@ _LEADS = re.compile(
     r"|most likely|likely|this is|it is|dx|the answer is|probable|suspected)\s*[:\-]?\s*", re.I)
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9a-z]+)?")
 _HEDGES = re.compile(r"\b(or|versus|vs|vs\.|differential|either|possibly)\b")
-_NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?")
 
 
 def normalise(text: str) -> str:
@@ -100,47 +102,51 @@ def grade_diagnosis(answer: str, truth_id: str, index: DiagnosisIndex, names: di
     return Verdict(dx == truth_id, dx, "matched a synonym" if dx == truth_id else f"named {dx}, expected {truth_id}")
 
 
-def extract_number(text: str) -> float | None:
-    """The number an answer gives: after 'answer' if present, else the last number in the text."""
-    if not text:
-        return None
-    t = text.replace("\u2212", "-")
-    tail = re.split(r"answer\s*(?:is)?\s*[:=]?", t, flags=re.I)
-    scope = tail[-1] if len(tail) > 1 and _NUMBER.search(tail[-1]) else t
-    nums = _NUMBER.findall(scope)
-    if not nums:
-        return None
-    pick = nums[0] if scope is not t else nums[-1]
-    try:
-        return float(pick.replace(",", ""))
-    except ValueError:
-        return None
+def answer_number(answer: str) -> float | Verdict:
+    """The one number `answer` gives, or the Verdict of an answer that gives none (not
+    formatted) or hedges between several (wrong), as every numeric grader treats them.
+
+    >>> answer_number("Answer: 12 mmol/L")
+    12.0
+    >>> answer_number("20-25").why
+    'hedged between 20 and 25; one value is required'
+    """
+    reading = read_number(answer or "")
+    if reading.value is None:
+        return Verdict(False, None, "no number in the answer", formatted=False)
+    if reading.hedged:
+        return Verdict(False, [reading.value, *reading.others],
+                       f"hedged between {reading.value:g} and {reading.others[0]:g}; one value is required")
+    return reading.value
 
 
 def grade_number(answer: str, truth: float, integer: bool) -> Verdict:
-    value = extract_number(answer or "")
-    if value is None:
-        return Verdict(False, None, "no number in the answer", formatted=False)
+    value = answer_number(answer)
+    if isinstance(value, Verdict):
+        return value
     ok = within_tolerance(value, truth, integer)
     rule = "exact match required" if integer else "within 5 %"
     return Verdict(ok, value, f"{value:g} vs {truth:g} ({rule})")
 
 
 def grade_calculation(answer: str, truth, kind: AnswerKind) -> Verdict:
-    """Grade a calculator answer of any kind (see the module docstring)."""
+    """Grade a calculator answer of any kind (see the module docstring).
+
+    >>> grade_calculation("Answer: 3/7/2021", "03/07/2021", "date").correct
+    True
+    """
     if kind in ("integer", "decimal"):
         return grade_number(answer, truth, kind == "integer")
-    text = answer or ""
-    tail = re.split(r"answer\s*(?:is)?\s*[:=]?", text, flags=re.I)[-1]
     if kind == "date":
-        dates = list(dict.fromkeys(d for _, d in find_dates(tail) or find_dates(text)))
-        if not dates:
+        r = read_date(answer or "")
+        if r.value is None:
             return Verdict(False, None, "no date in the answer", formatted=False)
-        if len(dates) > 1:
-            return Verdict(False, [format_date(d) for d in dates], "several different dates; one is required")
-        ok = answer_correct(dates[0], truth, "date")
-        return Verdict(ok, format_date(dates[0]), f"{format_date(dates[0])} {'==' if ok else '!='} {truth}")
-    wd = parse_weeks_days(tail) or parse_weeks_days(text)
+        if r.hedged:
+            return Verdict(False, [format_date(d) for d in (r.value, *r.others)],
+                           "several different dates; one is required")
+        ok = answer_correct(r.value, truth, "date")
+        return Verdict(ok, format_date(r.value), f"{format_date(r.value)} {'==' if ok else '!='} {truth}")
+    wd = read_weeks_days(answer or "").value
     if wd is None:
         return Verdict(False, None, "no weeks and days in the answer", formatted=False)
     ok = answer_correct(wd, truth, "weeks_days")

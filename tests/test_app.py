@@ -441,7 +441,7 @@ def test_ask_model_with_the_run_adapter(app, two_step_run, sim):
     at = ok(at.button(key="ask_run").click().run())
     assert not at.error or all(e.value.startswith("Wrong") or e.value.startswith("Unparseable") for e in at.error)
     raw = at.code[1].value  # after the prompt
-    env = ClinicalEnv(simulator=sim, options=0)
+    env = ClinicalEnv(simulator=sim, choices=0)
     verdict = env.verify(env.diagnosis_task(case), "" if raw == "(empty)" else raw)
     shown = texts(at.success) + texts(at.error)
     assert len(shown) == 1 and verdict.why in shown[0]

@@ -1,7 +1,7 @@
 """The clinical environment: the case simulator behind the environment protocol (DESIGN §3).
 
 Task types
-- diagnosis:   a case -> one diagnosis (multiple choice unless `options=0`: the label and
+- diagnosis:   a case -> one diagnosis (multiple choice unless `choices=0`: the label and
                distractors that the engine does not fire on the case and that are not nested with
                the label, preferably with partial evidence in it). Truth: the engine's label.
 - abduction:   a case with one criteria variable hidden and the diagnosis given -> a value for it
@@ -16,9 +16,12 @@ Task types
 
 Proposals are edits of a reference case in the line format of `simulator.render` ("name: value
 unit" lines; JSON also accepted): the proposer writes only the lines it changes (a whole case
-written out is accepted too), `validate` applies them to the reference, the engine decides the new
-label, and an unchanged copy of a known case is rejected as `duplicate`. `self_edit` proposals are
-whole rewritten cases.
+written out is accepted too), `validate` applies them to the reference case
+(`simulator.validation.edit_case`), the engine decides the new label, and an unchanged copy of a
+known case is rejected as `duplicate`. `self_edit` proposals are whole rewritten cases.
+
+Options (`ClinicalEnvConfig`, `envs.clinical.options.*` in a training config): task types,
+packs, multiple-choice options, extra pack folders, seed tasks per type, lenient parsing.
 
 Seeds: training draws cases from seeds below `HELDOUT_SEED_BASE`; `heldout_tasks` uses seeds
 from it upward, so the held-out suite never overlaps training cases.
@@ -28,15 +31,18 @@ from __future__ import annotations
 
 import random
 from functools import cached_property
-from typing import Sequence
+from typing import Any, Sequence
 
-from azmed.envs.base import Rejection, Task, Verdict, stable_key
+from pydantic import Field, field_validator
+
+from azmed.envs.base import EnvConfig, Environment, Rejection, Task, Verdict, stable_key
 from simulator import calculators
 from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
-from simulator.validation import FINDING_FIELDS, apply_edit, parse_case, read_proposal, validate_case
-from simulator.verify import ManagementIndex, grade_calculation, grade_diagnosis
+from simulator.validation import (EDIT_FIELDS, case_from_json, case_identity, edit_case, parse_case, proposal_dict,
+                                 validate_case)
+from simulator.verify import ManagementIndex, answer_number, grade_calculation, grade_diagnosis
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
 HELDOUT_SEED_BASE = 2_000_000_000
@@ -46,24 +52,47 @@ EDITS = ("add a confounding finding or value that does not change the diagnosis"
          "change the units of two measurements (for example mg/dL to mmol/L) with converted values")
 
 
-class ClinicalEnv:
-    name = "clinical"
+class ClinicalEnvConfig(EnvConfig):
+    """Options of the clinical environment (`make_env("clinical", **options)`)."""
 
-    def __init__(self, task_types: Sequence[str] = TASK_TYPES, packs: Sequence[str] | str = "all",
-                 options: int = 4, packs_dirs: Sequence[str] = (), seed_tasks_per_type: int = 8,
-                 lenient: bool = True, simulator: Simulator | None = None):
-        unknown = set(task_types) - set(TASK_TYPES)
+    task_types: list[str] = Field(default_factory=lambda: list(TASK_TYPES), description="task types offered: "
+                                  + ", ".join(TASK_TYPES))
+    packs: str | list[str] = Field("all", description="rule packs whose cases are used: 'all', a pack name or "
+                                   "a list of them")
+    choices: int = Field(4, ge=0, description="answer options of a diagnosis task (multiple choice; 0 = free answer)")
+    packs_dirs: list[str] = Field(default_factory=list, description="extra folders of rule packs to load")
+    seed_tasks_per_type: int = Field(8, ge=1, description="simulator tasks that start each task type's buffer")
+    lenient: bool = Field(True, description="drop a minority of unknown lines in a proposal instead of rejecting "
+                          "it (see simulator.validation.parse_case)")
+
+    @field_validator("task_types")
+    @classmethod
+    def _known_task_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(TASK_TYPES))
         if unknown:
-            raise ValueError(f"unknown clinical task types {sorted(unknown)}; choose from {list(TASK_TYPES)}")
-        self._task_types = tuple(task_types)
-        self.sim = simulator or Simulator.load(extra_dirs=list(packs_dirs))
-        self.packs = list(self.sim.packs) if packs in ("all", None) else [packs] if isinstance(packs, str) else list(packs)
-        self.options = options
-        # drop a minority of unknown lines in proposals rather than reject them (see parse_case)
-        self.lenient = lenient
-        self.n_seed = seed_tasks_per_type
+            raise ValueError(f"unknown clinical task types {unknown}; choose from {list(TASK_TYPES)}")
+        return value
+
+
+class ClinicalEnv(Environment):
+    name = "clinical"
+    all_task_types = TASK_TYPES
+    Config = ClinicalEnvConfig
+    enabled_by_default = True
+    heldout_suite = "sim-heldout"
+
+    def __init__(self, config: ClinicalEnvConfig | None = None, *, simulator: Simulator | None = None,
+                 **options: Any) -> None:
+        super().__init__(config, **options)
+        cfg = self.config
+        self._task_types = tuple(cfg.task_types)
+        self.sim = simulator or Simulator.load(extra_dirs=list(cfg.packs_dirs))
+        packs = cfg.packs
+        self.packs = list(self.sim.packs) if packs == "all" else [packs] if isinstance(packs, str) else list(packs)
+        self.options = cfg.choices  # answer options of a diagnosis task (read by `_choices`)
+        self.lenient = cfg.lenient
+        self.n_seed = cfg.seed_tasks_per_type
         self.reg = self.sim.registry
-        self._seen: set[str] = set()
 
     @property
     def task_types(self) -> Sequence[str]:
@@ -71,7 +100,7 @@ class ClinicalEnv:
 
     # ---- task construction from cases -------------------------------------------------------------
     def _case_key(self, case: Case) -> str:
-        return stable_key(case.age, case.sex, sorted(case.findings), sorted((k, round(float(v), 3)) for k, v in case.values.items()))
+        return stable_key(*case_identity(case))
 
     def _choices(self, case: Case, rng: random.Random) -> list[str]:
         """Option names: the label and distractors that do not fire on the case, are not nested
@@ -180,7 +209,7 @@ class ClinicalEnv:
     # ---- protocol ----------------------------------------------------------------------------------
     def seed_tasks(self, task_type: str) -> list[Task]:
         tasks = self._tasks_from_seeds(task_type, range(1, 1 + 3 * self.n_seed))[: self.n_seed]
-        self._seen.update(t.key for t in tasks)
+        self.remember(tasks)
         return tasks
 
     def sample_tasks(self, task_type: str, n: int, rng: random.Random) -> list[Task]:
@@ -237,82 +266,65 @@ class ClinicalEnv:
         return lines
 
     def _lines_from_json(self, case_json: dict) -> str:
-        parsed = parse_case(self.sim, case_json)
-        return to_lines(parsed, self.reg) if isinstance(parsed, Case) else ""
-
-    def remember(self, tasks: Sequence[Task]) -> None:
-        """Known tasks (a resumed run's buffers): proposals equal to one are duplicates."""
-        self._seen.update(t.key for t in tasks)
+        case = case_from_json(self.sim, case_json)
+        return to_lines(case, self.reg) if case is not None else ""
 
     def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
         """A proposal -> a task, or a rejection with its reason. With `references` (the tasks the
         proposer was shown), the proposal's lines edit the last one (see `propose_prompt`)."""
-        try:
-            data = read_proposal(proposal_text)
-        except ValueError as exc:
-            return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
-        if not isinstance(data, dict):
-            return Rejection("schema", "the case must be 'name: value' lines or one JSON object")
-        refs = [r for r in references if "case" in r.payload]
-        base = None
-        if refs and task_type != "self_edit":
-            if not self._names_something(data):
-                return Rejection("parse", "no line names a value or finding of the case; write changed lines "
-                                 "as 'name: value unit', e.g. 'potassium: 6.1 mmol/L'")
-            base = read_proposal(self._ref_text(refs[-1], task_type))
-            data = apply_edit(base, data, self.reg)
+        proposed = self._proposed_case(task_type, proposal_text, references)
+        if isinstance(proposed, Rejection):
+            return proposed
+        case, fields, changed, ref_calc = proposed
         if task_type == "calculation":
-            calc = str(data.pop("calculator", "") or "").strip()
+            calc = str(fields.get("calculator", "") or "").strip()
             if not calc:
                 return Rejection("schema", "start the case with a line 'calculator: NAME'")
             try:
                 calculators.get(calc)
             except calculators.CalculatorInputError as exc:
                 return Rejection("schema", str(exc))
-            case = parse_case(self.sim, data, lenient=self.lenient)
-            if isinstance(case, Rejection):
-                return case
-            if base is not None and self._unchanged(base, case, calc):
+            if not changed and calc == ref_calc:
                 return Rejection("duplicate", "no line changes the reference case; change one of its inputs")
             task = self.calculation_task(case, calc)
         else:
-            mask = data.pop("mask", None) if task_type == "abduction" else None
-            case = validate_case(self.sim, data, lenient=self.lenient)
-            if isinstance(case, Rejection):
-                return case
-            if base is not None and self._unchanged(base, case):
+            if not changed:
                 return Rejection("duplicate", "no line changes the reference case; change a value or a finding")
             if self.sim.pack_of[case.label] not in self.packs:
                 return Rejection("out-of-scope", f"the engine labels it {case.label} ({case.label_name}), outside "
                                  f"the packs in training: {', '.join(self.packs)}")
             if task_type == "abduction":
-                task = self.abduction_task(case, random.Random(self._case_key(case)), mask)
+                task = self.abduction_task(case, random.Random(self._case_key(case)), fields.get("mask"))
             elif task_type == "next_step":
                 task = self.next_step_task(case)
             else:
                 task = self.diagnosis_task(case, task_type)
         if isinstance(task, Rejection):
             return task
-        if task.key in self._seen:
-            return Rejection("duplicate", "this task is identical to a known one; change some values or findings")
-        self._seen.add(task.key)
-        return task
+        return self.admit(task, "change some values or findings")
 
-    def _names_something(self, data: dict) -> bool:
-        """Whether a proposal has at least one line the registry (or the case format) knows."""
-        if any(k in data for k in ("age", "sex", "calculator", "mask")):
-            return True
-        named = [*data.get("measurements", {}), *(x for k in FINDING_FIELDS for x in data.get(k) or [])]
-        return any(self.reg.resolve(str(n)) is not None for n in named)
-
-    def _unchanged(self, base: dict, case: Case, calc: str | None = None) -> bool:
-        """Whether an edited case equals its reference (an edit that changes nothing, or a copy
-        whose values differ only by the rounding of the shown lines)."""
-        ref = parse_case(self.sim, dict(base), lenient=True)
-        if isinstance(ref, Rejection):
-            return False
-        same_calc = calc is None or str(base.get("calculator", "")).strip() == calc
-        return same_calc and self._case_key(ref) == self._case_key(case)
+    def _proposed_case(self, task_type: str, text: str, references: Sequence[Task]):
+        """(case, non-case fields such as the calculator, whether the case differs from the
+        reference, the reference's calculator) of a proposal, or its rejection. With a reference
+        case the proposal edits it; a self-edit and a proposal without a reference are whole cases."""
+        label = task_type != "calculation"  # a calculation needs values, not a diagnosis
+        refs = [r for r in references if "case" in r.payload]
+        reference = case_from_json(self.sim, refs[-1].payload["case"]) if refs else None
+        if reference is not None and task_type != "self_edit":
+            ref_calc = refs[-1].payload.get("calculator") if task_type == "calculation" else None
+            edit = edit_case(self.sim, reference, text, fields={"calculator": ref_calc} if ref_calc else None,
+                             lenient=self.lenient, label=label)
+            if isinstance(edit, Rejection):
+                return edit
+            return edit.case, edit.fields, edit.changed, ref_calc
+        data = proposal_dict(text)
+        if isinstance(data, Rejection):
+            return data
+        fields = {k: data.pop(k) for k in EDIT_FIELDS if k in data}
+        case = (validate_case if label else parse_case)(self.sim, data, lenient=self.lenient)
+        if isinstance(case, Rejection):
+            return case
+        return case, fields, True, None
 
     def solve_prompt(self, task: Task) -> str:
         p = task.payload
@@ -359,11 +371,9 @@ class ClinicalEnv:
         return self._management.grade(answer_text, dx.id, index)
 
     def _verify_abduction(self, task: Task, answer_text: str) -> Verdict:
-        from simulator.verify import extract_number
-
-        value = extract_number(answer_text or "")
-        if value is None:
-            return Verdict(False, None, "no number in the answer", formatted=False)
+        value = answer_number(answer_text)
+        if isinstance(value, Verdict):
+            return value
         case_json = {**task.payload["case"], "measurements": dict(task.payload["case"]["measurements"])}
         case_json["measurements"][task.payload["hidden"]] = {"value": value, "unit": task.payload["unit"]}
         result = validate_case(self.sim, case_json)

@@ -21,7 +21,8 @@ import pandas as pd
 import streamlit as st
 
 from simulator.case import Case, Rejection
-from simulator.render import display_unit, finding_groups
+from simulator.render import finding_groups
+from simulator.unit_spelling import display_unit
 
 CURRENT_CASE = "case"          # session key: the Case lab's current case (a simulator Case)
 CURRENT_ORIGIN = "case_origin"  # session key: how it was made, e.g. {"pack":..., "seed":...}

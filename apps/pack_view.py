@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from simulator import criteria as C
-from simulator.render import display_unit
+from simulator.unit_spelling import display_unit
 
 OPERATORS = {">=": "≥", "<=": "≤", "==": "=", "!=": "≠", "<": "<", ">": ">"}
 INLINE_WIDTH = 90  # a group whose items are all single conditions and fit this many characters stays on one line

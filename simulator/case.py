@@ -52,7 +52,7 @@ class Case:
             kind = registry.findings[fid].kind
             kinds["history" if kind == "history" else "tests" if kind in ("ecg", "imaging", "test") else "symptoms"].append(fid)
         out: dict[str, Any] = {"seed": self.seed, "pack": self.pack, "age": self.age, "sex": self.sex, **kinds}
-        from simulator.render import reader_unit
+        from simulator.unit_spelling import reader_unit
 
         meas = {}
         for vid, v in self.values.items():

@@ -279,7 +279,7 @@ class Physiology:
 
     def breaks(self, case, departures=frozenset()) -> list[Break]:
         """The couplings a case breaks (those its diagnosis departs from excepted)."""
-        from simulator.render import display_unit
+        from simulator.unit_spelling import display_unit
 
         reg = self.registry.variables
         values = case.values

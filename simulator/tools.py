@@ -47,7 +47,8 @@ from simulator.calculators import CalcResult, Calculator, CalculatorInputError, 
 from simulator.calculators.base import answer_correct, fmt
 from simulator.calculators.inputs import InputUnitError, read_number
 from simulator.case import Rejection
-from simulator.render import display_unit, quantity_text, unit_spelling, with_unit
+from simulator.render import quantity_text, with_unit
+from simulator.unit_spelling import display_unit, unit_spelling
 from simulator.verify import normalise
 
 FAILURE_REASONS = {

@@ -40,7 +40,8 @@ from typing import Any
 
 from simulator.case import Case, Rejection
 from simulator.errors import UnitError
-from simulator.render import display_unit, parse_lines, unit_code
+from simulator.render import parse_lines
+from simulator.unit_spelling import display_unit, unit_code
 
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 _NUM_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")

@@ -34,39 +34,11 @@ from simulator.errors import UnitError
 from simulator.expressions import Expression
 from simulator.physiology import Coupling
 
+from simulator.unit_spelling import unit_key  # noqa: E402  (re-exported: the registry's unit lookup key)
+
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
 
-def unit_key(unit: str) -> str:
-    """Normalise a unit string for lookup, so the spellings clinicians write meet one key: case,
-    spaces, micro and degree signs, 'per', count nouns ("beats per minute" = "/min", "cells/µL"
-    = "/uL"), µL = mm3, powers of ten ("x 10^9/L" = "10*9/L" = "10⁹/L"), "degrees Fahrenheit".
-
-    >>> unit_key(" µmol/L "), unit_key("umol/l"), unit_key("°F"), unit_key("mEq / L")
-    ('umol/l', 'umol/l', 'degf', 'meq/l')
-    >>> unit_key("beats per minute"), unit_key("breaths/min"), unit_key("degrees Fahrenheit")
-    ('/min', '/min', 'degf')
-    >>> unit_key("cells/mm^3"), unit_key("x 10^9/L"), unit_key("10*9/L"), unit_key("×10⁹/L")
-    ('/ul', '10^9/l', '10^9/l', '10^9/l')
-    """
-    u = str(unit).strip().lower().replace(" ", "")
-    u = u.replace("\u00b5", "u").replace("\u03bc", "u").replace("mcg", "ug")
-    u = u.replace("°", "deg").replace("degrees", "deg").replace("degree", "deg").replace("per", "/")
-    u = u.replace("[", "").replace("]", "").replace("{", "").replace("}", "")
-    u = re.sub(r"fahr[a-z]*", "f", u)            # "fahrenheit" and its misspellings
-    u = re.sub(r"cels[a-z]*|centigrade", "c", u)  # "celsius", "celcius", ...
-    u = re.sub(r"minutes?$", "min", u)
-    u = re.sub(r"/days?$", "/d", re.sub(r"/(?:hours?|hrs?)$", "/h", u))
-    u = re.sub(r"^(?:beats|breaths|cells|counts?|#)(?=/)", "", u)  # a counted noun is dimensionless
-    u = re.sub(r"10([\u2070\u00b9\u00b2\u00b3\u2074-\u2079]+)", lambda m: "10^" + m.group(1).translate(_SUPERSCRIPTS), u)
-    u = u.replace("\u00d7", "x").replace("*", "^")
-    u = re.sub(r"^x(?=10\^)", "", u)
-    u = re.sub(r"mm\^?3|cumm", "ul", u)           # 1 mm3 = 1 µL
-    u = re.sub(r"m(?:\^2|\u00b2)", "m2", u)        # kg/m^2, kg/m²
-    return u
-
-
-_SUPERSCRIPTS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079", "0123456789")
 _COUNT_UNIT = re.compile(r"^(?:10\^(\d+))?/(l|dl|ml|ul|nl)$")
 _LITRES = {"l": Fraction(1), "dl": Fraction(1, 10), "ml": Fraction(1, 1000), "ul": Fraction(1, 10**6),
            "nl": Fraction(1, 10**9)}

@@ -23,7 +23,7 @@ from apps.pack_view import condition_text, criteria_markdown, reference_text  # 
 from apps.run_folder import find_adapters, find_runs, numeric_leaves, read_jsonl  # noqa: E402
 from simulator import criteria as C  # noqa: E402
 from simulator.case import Rejection  # noqa: E402
-from simulator.render import display_unit  # noqa: E402
+from simulator.unit_spelling import display_unit  # noqa: E402
 from tests.conftest import ROOT, run_cli  # noqa: E402
 
 APP = str(ROOT / "apps" / "playground.py")

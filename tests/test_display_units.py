@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from simulator.render import DISPLAY_UNITS, display_unit, reader_unit, unit_code, unit_spelling
+from simulator.unit_spelling import DISPLAY_UNITS, display_unit, reader_unit, unit_code, unit_spelling
 from simulator.variables import registry
 from tests.conftest import run_cli
 

@@ -4,7 +4,7 @@ module's own layer or a lower one, never up.
 
     simulator                       the case simulator: never imports azmed, apps or torch
     azmed.runs                      run folders, JSONL, atomic writes, the console
-    azmed.config                    the one config loader
+    azmed.config, azmed.run_status the one config loader; a run's status file
     azmed.model, azmed.sandbox      model loading; isolated execution
     azmed.generation, envs, real_cases   generation; the environment protocol (no model); real cases
     azmed.eval                      suites and the harness
@@ -28,7 +28,7 @@ from tests.conftest import ROOT
 LAYERS = [
     ["simulator"],
     ["azmed.runs"],
-    ["azmed.config"],
+    ["azmed.config", "azmed.run_status"],
     ["azmed.model", "azmed.sandbox"],
     ["azmed.generation", "azmed.envs", "azmed.real_cases"],
     ["azmed.eval"],

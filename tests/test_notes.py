@@ -16,7 +16,8 @@ from simulator.case import Case, Rejection
 from simulator.notes import STYLES, NoteError, read_note, render_note, scan
 from simulator.notes.draft import Draft
 from simulator.notes.lexicon import lexicon
-from simulator.render import quantity_text, unit_spelling
+from simulator.render import quantity_text
+from simulator.unit_spelling import unit_spelling
 from tests.conftest import run_cli
 
 

@@ -18,7 +18,8 @@ from apps.resources import show_error, simulator_or_stop
 from simulator import calculators
 from simulator.case import Case
 from simulator.errors import SimulatorError
-from simulator.render import display_unit, summary, to_lines
+from simulator.render import summary, to_lines
+from simulator.unit_spelling import display_unit
 
 sim = simulator_or_stop()
 reg = sim.registry

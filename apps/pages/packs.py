@@ -22,7 +22,7 @@ from apps.pack_view import diagnosis_markdown, diagnosis_rows, reference_text, s
 from apps.resources import pack_signature, settings, show_error, simulator_or_stop
 from simulator import criteria as C
 from simulator.errors import SimulatorError
-from simulator.render import display_unit
+from simulator.unit_spelling import display_unit
 
 VALIDATE_SECONDS = 600
 

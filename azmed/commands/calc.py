@@ -29,7 +29,7 @@ from azmed.commands.common import fail
 from simulator import calculators as calc
 from simulator.calculators import Calculator, CalculatorInputError, Input, medcalc
 from simulator.calculators.inputs import read_number
-from simulator.render import display_unit
+from simulator.unit_spelling import display_unit
 
 
 def run(args: argparse.Namespace) -> int:

@@ -27,7 +27,8 @@ from simulator.errors import SimulatorError
 from simulator.notes import phrases as P
 from simulator.notes.lexicon import SHORT, lexicon
 from simulator.notes.reader import scan
-from simulator.render import quantity_text, unit_spelling, with_unit
+from simulator.render import quantity_text, with_unit
+from simulator.unit_spelling import unit_spelling
 
 CANONICAL_SHARE = 0.65     # share of values written in their canonical unit
 MAX_SHOWN = 10000          # an alternative unit may not turn a small number into one above this

@@ -46,8 +46,9 @@ from simulator import calculators
 from simulator import criteria as C
 from simulator.case import Case, Rejection
 from simulator.notes.draft import mid_sentence
-from simulator.render import display_unit, number_text, quantity_text, with_unit
-from simulator.spec.format import ANY, COMORBIDITY, CONFOUNDER, GIVE_AWAY, Spec
+from simulator.render import number_text, quantity_text, with_unit
+from simulator.unit_spelling import display_unit
+from simulator.spec.model import ANY, COMORBIDITY, CONFOUNDER, GIVE_AWAY, Spec
 from simulator.spec.values import edge, make_hold, rederive, set_near, settle, spread
 from simulator.spec.vocabulary import Threshold, Words, leaves_with_polarity
 

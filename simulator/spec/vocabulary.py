@@ -34,7 +34,7 @@ from simulator.case import Rejection
 from simulator.notes import STYLES
 from simulator.notes.draft import MAX_SHOWN, mid_sentence
 from simulator.notes.lexicon import lexicon
-from simulator.render import unit_spelling
+from simulator.unit_spelling import unit_spelling
 from simulator.verify import normalise
 
 LABEL_LENGTH = 24  # longer display names are written as their first short alias in canonical text

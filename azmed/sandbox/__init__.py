@@ -29,7 +29,8 @@ run, and kernel bugs. Linux only.
 
 from azmed.sandbox.jobs import Job, RunResult, SandboxConfig, Status
 from azmed.sandbox.imports import BANNED_IMPORTS, BannedUse, find_banned_imports
-from azmed.sandbox.pool import Sandbox, SandboxError
+from azmed.sandbox.dispatch import SandboxError
+from azmed.sandbox.pool import Sandbox
 
 __all__ = ["BANNED_IMPORTS", "BannedUse", "Job", "RunResult", "Sandbox", "SandboxConfig", "SandboxError",
            "Status", "find_banned_imports"]

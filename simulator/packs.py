@@ -32,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from simulator import criteria as C
 from simulator.errors import ExpressionError, PackError, PackErrors
+from simulator.readers import DuplicateKeyError, StrictLoader
 from simulator.variables import KNOWLEDGE_DIR, Finding, Registry, RegistryFile, Variable, registry
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
@@ -150,12 +151,16 @@ def _read_yaml(path: Path) -> tuple[Any, Any]:
     except OSError as exc:
         raise PackError(str(path), "", f"cannot read the file ({exc.strerror}).", "check the path") from None
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        return yaml.load(text, Loader=StrictLoader), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise PackError(str(path), "", f"malformed YAML: {getattr(exc, 'problem', exc)}.",
-                        "check indentation and quoting near that line (strings with ':' need quotes)", line) from None
+        fix = ("keep one of the two (YAML would silently use the last)" if isinstance(exc, DuplicateKeyError)
+               else "check indentation and quoting near that line (strings with ':' need quotes)")
+        raise PackError(str(path), "", f"malformed YAML: {getattr(exc, 'problem', exc)}.", fix, line) from None
+    except RecursionError:
+        raise PackError(str(path), "", "malformed YAML: nested too deeply to read.",
+                        "a pack nests a few levels; look for a runaway [ or {") from None
 
 
 def _line_of(node, loc: tuple) -> int | None:

@@ -28,6 +28,7 @@ from typing import Any
 
 from simulator.case import Case, Rejection
 from simulator.errors import UnitError
+from simulator.readers import InputError, loads_json
 
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 _NUM_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -54,7 +55,9 @@ def extract_json(text: str) -> Any:
                     break
     for c in candidates:
         try:
-            return json.loads(c)
+            return loads_json(c)
+        except InputError as exc:  # duplicate keys, too deep: a JSON object, but not one to guess at
+            raise InputError(f"the JSON object is malformed: {exc}") from None
         except json.JSONDecodeError:
             continue
     raise ValueError("no JSON object found" if not candidates else "the JSON object is malformed")
@@ -67,6 +70,8 @@ def read_proposal(text: str) -> dict:
     if "{" in text:
         try:
             return extract_json(text)
+        except InputError:
+            raise
         except ValueError:
             pass
     return parse_lines(text)

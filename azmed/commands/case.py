@@ -1,25 +1,18 @@
 """`azmed case check FILE.json`: validate one proposed case.
 
 Prints the engine's diagnosis (exit 0), or the rejection reason (exit 1); unreadable input
-(missing file, not JSON) exits 2.
+(missing file, not JSON, a key written twice, nesting too deep) exits 2 with a one-line reason.
 """
 
 from __future__ import annotations
 
-import json
-import sys
-
-from azmed.commands.common import fail, load_simulator
+from azmed.commands.common import load_simulator, read_json_input
 
 
 def run(args) -> int:
-    try:
-        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
-        data = json.loads(text)
-    except OSError as exc:
-        return fail(f"cannot read {args.file}: {exc.strerror}")
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return fail(f"{args.file} is not valid JSON ({exc}); a case is one JSON object")
+    data, code = read_json_input(args.file, "a case")
+    if code is not None:
+        return code
     sim = load_simulator(args.packs_dir)
     if sim is None:
         return 2

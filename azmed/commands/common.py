@@ -1,10 +1,15 @@
 """Small pieces shared by the CLI handlers: loading the simulator with readable errors,
-printing one-line failures, and opening an output file or stdout."""
+printing one-line failures, reading a JSON input file strictly, writing an output file
+without losing the old one, and showing program text with its control characters visible."""
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
+import tempfile
+from pathlib import Path
+from typing import Any
 
 
 def fail(message: str, code: int = 2) -> int:
@@ -17,17 +22,76 @@ def load_simulator(extra_dirs=()):
     from simulator.core import Simulator
     from simulator.errors import SimulatorError
 
+    missing = [str(d) for d in extra_dirs if not Path(d).expanduser().exists()]
+    if missing:
+        fail(f"--packs-dir {', '.join(missing)}: no such folder; give a folder of rule pack *.yaml files "
+             "(or one pack file)")
+        return None
     try:
         return Simulator.load(extra_dirs=list(extra_dirs))
     except SimulatorError as exc:
-        print(f"error: the rule packs do not load:\n{exc}", file=sys.stderr)
+        sep = "\n" if "\n" in str(exc) else " "  # one problem: one line
+        print(f"error: the rule packs do not load:{sep}{exc}", file=sys.stderr)
         return None
+
+
+def read_json_input(path: str, what: str) -> tuple[Any, int | None]:
+    """(document, None) from a JSON file or '-' (stdin), or (None, 2) after a one-line error
+    naming the file and the fix: unreadable, not UTF-8, not JSON, a key twice, nested too deep."""
+    from simulator.readers import InputError, loads_json
+
+    name = "standard input" if path == "-" else path
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        return None, fail(f"{name} is not UTF-8 text; save {what} as UTF-8 JSON")
+    except OSError as exc:
+        return None, fail(f"cannot read {name}: {exc.strerror}; check the path")
+    try:
+        return loads_json(text), None
+    except InputError as exc:
+        return None, fail(f"{name}: {exc}; {what} is one JSON object")
+    except ValueError as exc:
+        return None, fail(f"{name} is not valid JSON ({exc}); {what} is one JSON object")
 
 
 @contextlib.contextmanager
 def open_out(path: str):
+    """stdout for '-', else a temporary file beside `path`, moved onto it only when the block
+    ends without an error: a failed run leaves an existing file as it was. Raises OSError
+    (e.g. a missing folder) before anything is written."""
     if path in ("-", "", None):
         yield sys.stdout
-    else:
-        with open(path, "w", encoding="utf-8") as fh:
+        return
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
             yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def cannot_write(path: str, exc: OSError) -> int:
+    """The one-line error for an output path that cannot be written."""
+    folder = Path(path).parent
+    hint = (f"the folder {folder} does not exist: create it first or write elsewhere" if not folder.is_dir()
+            else "check the folder's permissions or write elsewhere")
+    return fail(f"cannot write {path}: {exc.strerror or exc}; {hint}")
+
+
+_VISIBLE = {i: f"\\x{i:02x}" for i in range(32) if chr(i) not in "\n\t"}
+_VISIBLE.update({0x7F: "\\x7f"} | {i: f"\\x{i:02x}" for i in range(0x80, 0xA0)})
+
+
+def visible(text: str) -> str:
+    """`text` with terminal control characters (escape codes, carriage returns, bells) shown
+    as \\xNN instead of acted on; newlines and tabs stay.
+
+    >>> visible("ok\\x1b[2J\\r")
+    'ok\\\\x1b[2J\\\\x0d'
+    """
+    return text.translate(_VISIBLE)

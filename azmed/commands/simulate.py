@@ -1,10 +1,14 @@
-"""`azmed simulate`: write generated cases as JSONL (label only with --reveal)."""
+"""`azmed simulate`: write generated cases as JSONL (label only with --reveal).
+
+With --out, the file appears only once every case is written (an existing file is kept
+when generation fails); an output path that cannot be written exits 2 with a one-line reason.
+"""
 
 from __future__ import annotations
 
 import sys
 
-from azmed.commands.common import fail, load_simulator, open_out
+from azmed.commands.common import cannot_write, fail, load_simulator, open_out
 
 
 def run(args) -> int:
@@ -25,6 +29,10 @@ def run(args) -> int:
                 out.write(case.dumps(sim.registry, reveal=args.reveal) + "\n")
     except SimulatorError as exc:
         return fail(str(exc))
+    except OSError as exc:
+        if args.out in ("-", ""):  # stdout (a closed pipe is handled by the CLI)
+            raise
+        return cannot_write(args.out, exc)
     if args.out != "-":
         print(f"wrote {args.n} cases to {args.out}", file=sys.stderr)
     return 0

@@ -346,20 +346,40 @@ def test_swallowing_the_output_limit_changes_nothing(box):
     assert r.output_too_large and r.stdout == ""
 
 
-def test_forged_result_record_cannot_hide_a_forbidden_call(bare, tmp_path):
-    # A program writes an "ok" record to the result pipe, then makes a forbidden call.
+FORGED_OK = "import os, struct\nos.write(3, b'R' + struct.pack('<BBIII', 0, 1, 2, 0, 0) + b'42')\n"
+
+
+def test_forged_result_record_cannot_undo_a_refusal(box):
+    # The refusal went to the worker before the forged "ok": the run stays a violation.
+    attack(box, "try:\n    __import__('ran' + 'dom')\nexcept BaseException:\n    pass\n" + FORGED_OK, "violation")
+
+
+def test_nothing_after_a_forged_result_takes_effect(bare, tmp_path):
+    # A program may claim its own value (it could have returned it); what it tries after
+    # that is still blocked by the kernel, and the worker ends the run.
     victim = tmp_path / "keep.txt"
     victim.write_text("precious")
-    code = f"""
-        import os, struct
-        value = b'42'
-        os.write(3, b'R' + struct.pack('<BBIII', 0, 1, len(value), 0, 0) + value)
-        os.unlink({str(victim)!r})
-    """
-    attack(bare, code, "violation")
-    assert victim.exists()
+    attack(bare, FORGED_OK + f"os.unlink({str(victim)!r})\nwhile True:\n    pass\n", "ok", "violation")
+    assert victim.read_text() == "precious"
 
 
 def test_closing_the_result_pipe_is_a_violation(bare):
     attack(bare, "import os\nos.close(3)", "violation")
     attack(bare, "import os\nos.dup2(0, 3)", "violation")
+
+
+@pytest.mark.parametrize("code", [
+    "import marshal\ncode = marshal.loads(marshal.dumps(compile('1', 'x', 'eval')))",
+    "f = lambda: 1\ng = f.__code__.replace(co_filename='/usr/lib/python3/forged.py')",
+    "import marshal, io\ncode = marshal.load(io.BytesIO(marshal.dumps(1)))",
+])
+def test_crafted_bytecode_is_refused(box, code):
+    # Bytecode the compiler did not produce can take over the interpreter: refused.
+    attack(box, code, "violation")
+
+
+def test_standard_library_imports_still_work(box):
+    # ... while the import system's own reading of .pyc files goes through.
+    r = attack(box, "import dataclasses, fractions, json, textwrap, difflib, pprint\n"
+                    "@dataclasses.dataclass\nclass P:\n    x: int\n", "ok", call="P(3)")
+    assert r.value == "P(x=3)"

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import builtins
 import ctypes
-import io
 import os
 import resource
 import signal
@@ -181,9 +180,7 @@ def run(job: dict, program, call, setup: Setup, stdout_fd: int, result_fd: int) 
         _become_unprivileged(setup.identity, setup.worker_pid)
         if setup.child_filter is not None:
             setup.child_filter.load()
-        out = sys.stdout = sys.__stdout__ = io.TextIOWrapper(
-            io.FileIO(1, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
-        sys.stdin = sys.__stdin__ = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
+        out = sys.stdout = sys.__stdout__  # fd 1 is now the output pipe; the worker never wrote to it
         for forget in setup.forget:
             forget()
         sys.setrecursionlimit(setup.recursion_limit)

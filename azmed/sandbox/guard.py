@@ -161,13 +161,12 @@ def _make_hook(banned: frozenset[str], report_fd: int):
         parts = absolute_parts(path)
         if length(parts) > 1 and parts[0] == "proc" and parts[1].isdigit() and parts[1] != to_str(getpid()):
             refuse(f"open {path!r}: another process's /proc entry")
-        if stems and parts:
-            name = parts[-1]
-            if (name.split(".")[0] in stems and name.endswith((".py", ".pyc", ".so"))) \
-                    or any_of(part in stems for part in parts[:-1]):
-                refuse(f"open {path!r}: a file of a banned module")
-            if name.endswith(".pyc"):
-                last_bytecode = "/" + "/".join(parts)
+        name = parts[-1] if parts else ""
+        if stems and ((name.split(".")[0] in stems and name.endswith((".py", ".pyc", ".so")))
+                      or any_of(part in stems for part in parts[:-1])):
+            refuse(f"open {path!r}: a file of a banned module")
+        if name.endswith(".pyc"):
+            last_bytecode = "/" + "/".join(parts)
 
     def check_bytecode(data) -> None:
         # The import system reads a .pyc file, then unmarshals what follows its 16-byte header.

@@ -91,6 +91,10 @@ class Worker:
             worker_pid=os.getpid())
         self.worker_filter = child.SeccompLoader(worker_bpf) if worker_bpf else None
         self.problems: dict[str, str] = {}
+        self.exiting: list[int] = []  # runs that delivered their result and were ended, not yet reaped
+        # Runs print through this object onto their output pipe (the worker itself writes to
+        # the pool with os.write, so its buffer stays empty): any text can be printed.
+        sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
         if identity and os.geteuid() == 0:
             try:
                 child.drop_capability_sets()
@@ -112,6 +116,16 @@ class Worker:
             self.setup.child_filter = None
             return f"the kernel refused the filter: {exc}"
         return ""
+
+    def reap(self) -> None:
+        """Collect ended runs without waiting for them."""
+        for pid in list(self.exiting):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                done = pid
+            if done:
+                self.exiting.remove(pid)
 
     def mapped_bytes(self) -> int:
         with open("/proc/self/statm", "rb") as f:
@@ -158,8 +172,9 @@ def _compile(job: dict, cache: dict) -> tuple:
 
 
 def _watch(pid: int, out_fd: int, result_fd: int, job: dict) -> tuple[bytes, RecordReader, str]:
-    """Read the run's output and records until it exits; (output, records, why it was
-    killed: '' / 'timeout' / 'output')."""
+    """Read the run's output and records until its result record arrives or it exits;
+    (output, records, why it was killed: '' / 'timeout' / 'output'). The verdict is fixed
+    at the first result record: what the run does after it cannot change it."""
     out_cap = 4 * int(job["max_output"]) + 64  # UTF-8: at most 4 bytes a character
     records = RecordReader(cap=16 * int(job["max_output"]) + 65536)
     output = bytearray()
@@ -168,7 +183,15 @@ def _watch(pid: int, out_fd: int, result_fd: int, job: dict) -> tuple[bytes, Rec
     poller.register(out_fd, select.POLLIN)
     poller.register(result_fd, select.POLLIN)
     open_fds, killed = {out_fd, result_fd}, ""
-    while open_fds:
+
+    def take_output(chunk: bytes) -> None:
+        nonlocal killed, output
+        if len(output) + len(chunk) > out_cap and not killed:
+            killed = "output"
+            os.kill(pid, signal.SIGKILL)
+        output += chunk[:max(0, out_cap + 1 - len(output))]
+
+    while open_fds and records.result is None:
         remaining = deadline - time.monotonic()
         if remaining <= 0 and not killed:
             killed = "timeout"
@@ -179,38 +202,48 @@ def _watch(pid: int, out_fd: int, result_fd: int, job: dict) -> tuple[bytes, Rec
                 poller.unregister(fd)
                 open_fds.discard(fd)
             elif fd == out_fd:
-                if len(output) + len(chunk) > out_cap and not killed:
-                    killed = "output"
-                    os.kill(pid, signal.SIGKILL)
-                output += chunk[:max(0, out_cap + 1 - len(output))]
+                take_output(chunk)
             else:
                 records.feed(chunk)
+    if records.result is not None and out_fd in open_fds:
+        # The run flushed its output before writing its result: what it printed is in the pipe.
+        os.set_blocking(out_fd, False)
+        while True:
+            try:
+                chunk = os.read(out_fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not chunk:
+                break
+            take_output(chunk)
     return bytes(output), records, killed
 
 
-def _verdict(exit_status: int, records: RecordReader, killed: str, output: str, job: dict) -> dict:
-    """Status, value and error of a run, from what the worker itself saw."""
+def _verdict(exit_status: int | None, records: RecordReader, killed: str, output: str, job: dict) -> dict:
+    """Status, value and error of a run, from what the worker itself saw (`exit_status` is
+    None when the run delivered its result record and was then ended by the worker)."""
     limit = int(job["max_output"])
     if killed == "output" or len(output) > limit:
         return {"status": "violation", "error": f"{OUTPUT_TOO_LARGE}: printed more than {limit} characters"}
     outcome = records.outcome()
     if records.violation:
         return outcome
-    if os.WIFSIGNALED(exit_status) and os.WTERMSIG(exit_status) == signal.SIGSYS:
-        return {"status": "violation", "error": _SIGNAL_STATUS[signal.SIGSYS][1]}
-    if killed == "timeout":
-        return {"status": "timeout", "error": f"killed: over the {job['timeout']} s wall-clock limit"}
-    if os.WIFSIGNALED(exit_status):
-        sig = os.WTERMSIG(exit_status)
-        verdict, text = _SIGNAL_STATUS.get(sig, ("error", f"crashed with {signal.Signals(sig).name}"))
-        if sig in (signal.SIGSEGV, signal.SIGBUS):
-            text += " (a stack overflow from deep recursion, or memory exhausted inside C code)"
-        return {"status": verdict, "error": text}
-    code = os.WEXITSTATUS(exit_status)
-    if code == _REPORT_PIPE_GONE:
-        return {"status": "violation", "error": "the run closed the sandbox's report pipe"}
-    if outcome is None:
-        return {"status": "error", "error": f"the program exited (code {code}) before returning a result"}
+    if exit_status is not None:
+        if os.WIFSIGNALED(exit_status) and os.WTERMSIG(exit_status) == signal.SIGSYS:
+            return {"status": "violation", "error": _SIGNAL_STATUS[signal.SIGSYS][1]}
+        if killed == "timeout":
+            return {"status": "timeout", "error": f"killed: over the {job['timeout']} s wall-clock limit"}
+        if os.WIFSIGNALED(exit_status):
+            sig = os.WTERMSIG(exit_status)
+            verdict, text = _SIGNAL_STATUS.get(sig, ("error", f"crashed with {signal.Signals(sig).name}"))
+            if sig in (signal.SIGSEGV, signal.SIGBUS):
+                text += " (a stack overflow from deep recursion, or memory exhausted inside C code)"
+            return {"status": verdict, "error": text}
+        code = os.WEXITSTATUS(exit_status)
+        if code == _REPORT_PIPE_GONE:
+            return {"status": "violation", "error": "the run closed the sandbox's report pipe"}
+        if outcome is None:
+            return {"status": "error", "error": f"the program exited (code {code}) before returning a result"}
     if outcome["status"] == "ok" and outcome["value"] is not None and len(outcome["value"]) > limit:
         return {"status": "violation", "error": f"{OUTPUT_TOO_LARGE}: the value's repr has "
                                                 f"{len(outcome['value'])} characters, the limit is {limit}"}
@@ -242,12 +275,18 @@ def run_job(job: dict, worker: Worker) -> dict:
     finally:
         os.close(out_r)
         os.close(result_r)
-    _, exit_status = os.waitpid(pid, 0)
+    if records.result is not None:  # delivered: end it now and reap it later, not waiting for its exit
+        os.kill(pid, signal.SIGKILL)
+        worker.exiting.append(pid)
+        exit_status = None
+    else:
+        _, exit_status = os.waitpid(pid, 0)
+    worker.reap()
     stdout = output.decode("utf-8", "backslashreplace")
     verdict = _verdict(exit_status, records, killed, stdout, job)
-    ok_output = verdict["status"] != "violation" or not verdict.get("error", "").startswith(OUTPUT_TOO_LARGE)
+    too_large = verdict["status"] == "violation" and verdict.get("error", "").startswith(OUTPUT_TOO_LARGE)
     return {"id": job.get("id"), "status": verdict["status"], "value": verdict.get("value"),
-            "stdout": stdout if ok_output else "", "error": verdict.get("error", ""),
+            "stdout": "" if too_large else stdout, "error": verdict.get("error", ""),
             "duration": time.monotonic() - start}
 
 

@@ -6,7 +6,7 @@ Prints the engine's diagnosis (exit 0), or the rejection reason (exit 1); unread
 
 from __future__ import annotations
 
-from azmed.commands.common import load_simulator, read_json_input
+from azmed.commands.common import load_simulator, read_json_input, visible
 
 
 def run(args) -> int:
@@ -20,7 +20,7 @@ def run(args) -> int:
 
     result = sim.check(data)
     if isinstance(result, Rejection):
-        print(f"rejected ({result.reason}): {result.detail}")
+        print(f"rejected ({result.reason}): {visible(result.detail)}")
         return 1
     print(f"valid: {result.label} {result.label_name} (pack {sim.pack_of[result.label]})")
     return 0

@@ -13,7 +13,8 @@ from typing import Any
 
 
 def fail(message: str, code: int = 2) -> int:
-    print(f"error: {message}", file=sys.stderr)
+    """Print `error: message` (control characters shown, not acted on); return `code`."""
+    print(f"error: {visible(message)}", file=sys.stderr)
     return code
 
 

@@ -127,7 +127,7 @@ def check_triplet(args) -> int:
         print_layers(env.sandbox)
         task = env.validate(task_type, proposal)
         if isinstance(task, Rejection):
-            print(f"rejected ({task.reason}): {task.detail}")
+            print(f"rejected ({task.reason}): {visible(task.detail)}")
             return 1
         print(f"valid {task_type} task (key {task.key})")
         print(json.dumps({"payload": task.payload, "answer": task.answer, "meta": task.meta}, indent=2))
@@ -137,7 +137,7 @@ def check_triplet(args) -> int:
                 (task.payload["input"], task.answer) if task_type == "deduction" else (task.answer, task.payload["output"]))
             as_deduction = Task(env.name, "deduction", {"program": program, "input": inp}, out, task.key, task.meta)
             verdict = env.verify(as_deduction, f"```output\n{claimed}\n```")
-            print(f"claimed output {claimed!r}: {'correct' if verdict.correct else 'wrong'} ({verdict.why})")
+            print(f"claimed output {claimed!r}: {'correct' if verdict.correct else 'wrong'} ({visible(verdict.why)})")
             return 0 if verdict.correct else 1
         return 0
     except SandboxError as exc:

@@ -61,8 +61,11 @@ class SeccompLoader:
         self._buf = ctypes.create_string_buffer(bpf, len(bpf))
         self._prog = self._Prog(len(bpf) // 8, ctypes.addressof(self._buf))
 
-    def load(self) -> None:
-        prctl(self.PR_SET_NO_NEW_PRIVS, 1)
+    def load(self, set_no_new_privs: bool = True) -> None:
+        """Load the filter; `set_no_new_privs=False` when this process has it already (a
+        child of a worker that loaded its own filter: the flag is inherited)."""
+        if set_no_new_privs:
+            prctl(self.PR_SET_NO_NEW_PRIVS, 1)
         if _LIBC.prctl(self.PR_SET_SECCOMP, self.SECCOMP_MODE_FILTER, ctypes.addressof(self._prog), 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECCOMP) failed")
 
@@ -179,7 +182,7 @@ def run(job: dict, program, call, setup: Setup, stdout_fd: int, result_fd: int) 
         _set_limits(job, setup.mapped)
         _become_unprivileged(setup.identity, setup.worker_pid)
         if setup.child_filter is not None:
-            setup.child_filter.load()
+            setup.child_filter.load(set_no_new_privs=False)  # the worker's own filter set it
         out = sys.stdout = sys.__stdout__  # fd 1 is now the output pipe; the worker never wrote to it
         for forget in setup.forget:
             forget()

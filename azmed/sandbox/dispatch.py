@@ -184,6 +184,8 @@ class Dispatch:
         try:
             while self.remaining:
                 self._fill(payloads)
+                if not any(w.inflight for w in self.workers):  # nothing left to wait for (cannot happen)
+                    break
                 self._wait()
         finally:
             for w in self.workers:  # an early exit leaves no job in flight: the next call restarts these

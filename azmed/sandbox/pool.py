@@ -245,7 +245,17 @@ class Sandbox:
         return workers
 
     def _spawn_one(self) -> WorkerProcess:
-        return self._spawn(1)[0]
+        """A replacement worker, held to the layers the pool started with (fail closed)."""
+        worker = self._spawn(1)[0]
+        identity = self._init.get("identity")
+        problem = ("seccomp" in self._active and not worker.info.get("seccomp")) or (
+            "unprivileged" in self._active
+            and _unprivileged_problem(worker.info.get("status", {}), tuple(identity) if identity else None))
+        if problem:
+            worker.kill()
+            raise SandboxError("a replacement sandbox worker came up without the layers the pool started with "
+                               f"({worker.info.get('seccomp_problem') or problem}); the pool stops here")
+        return worker
 
     # ---- what is active ------------------------------------------------------------------
     @property

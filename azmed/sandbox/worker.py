@@ -14,8 +14,9 @@ job's status from what it sees itself:
   more than the limit ("violation", output too large); a value's repr is checked here too.
 None of these can be reset from inside the run.
 
-At start, before answering the pool, the worker loads its seccomp filter, installs the guard
-(disarmed), preloads common modules, hides banned ones, opens read-only handles on the
+At start, before answering the pool, the worker makes itself non-dumpable (its /proc entries
+closed to other processes), loads its seccomp filter, installs the guard (disarmed),
+preloads common modules, hides banned ones, opens read-only handles on the
 standard-library folders (the unprivileged runs import through /proc/self/fd/N, since the
 folders may sit under a home only root may enter), and, when root, empties its capability
 bounding and inheritable sets. Then one probe run reports, from /proc/self/status, the
@@ -95,6 +96,9 @@ class Worker:
         # Runs print through this object onto their output pipe (the worker itself writes to
         # the pool with os.write, so its buffer stays empty): any text can be printed.
         sys.stdout.reconfigure(encoding="utf-8", errors="backslashreplace")
+        # Non-dumpable: the kernel closes this worker's /proc entries (its pipes, its memory)
+        # to every process without CAP_SYS_PTRACE, runs of the same user included.
+        child.prctl(child.PR_SET_DUMPABLE, 0)
         if identity and os.geteuid() == 0:
             try:
                 child.drop_capability_sets()

@@ -2,6 +2,7 @@
 imported only when that subcommand runs, so `azmed --help` answers without torch.
 
     azmed simulate --pack all --n 5 --seed 1 --reveal --out cases.jsonl
+    azmed simulate --n 3 --format note --style referral
     azmed case check case.json
     azmed packs list | validate PATH | new NAME | report
     azmed calc anion_gap sodium=140 chloride=104 bicarbonate=24
@@ -43,7 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--diagnosis", help="only this diagnosis (ICD-10 id or name)")
     s.add_argument("--reveal", action="store_true", help="write the hidden diagnosis into each case")
     s.add_argument("--packs-dir", action="append", default=[], help="extra folder of rule packs")
-    s.add_argument("--out", default="-", help="output JSONL file ('-' for stdout, the default)")
+    s.add_argument("--format", choices=("json", "lines", "note"),
+                   help="json: one case a line (default, or note when --style is given); lines: the editable "
+                   "line format; note: a clinical note")
+    s.add_argument("--style", help="note style (triage, admission, ward_round, referral, lab_report); "
+                   "default: drawn from each case's seed")
+    s.add_argument("--out", default="-", help="output file ('-' for stdout, the default)")
     s.set_defaults(func=_handler("simulate"))
 
     c = sub.add_parser("case", help="work with one proposed case")

@@ -12,6 +12,10 @@ The line format is what a proposer (a small language model) reads and writes; on
 
 `parse_lines` turns it back into the dict `simulator.validation` accepts (JSON works too), so a
 model can copy a reference case and edit a few lines.
+
+Quantities for a reader (`unit_spelling`, `quantity_text`, `with_unit`) are written here once,
+for clinical notes (`simulator.notes`) and tool calls (`simulator.tools`): a value in any accepted
+unit, with the fewest decimals that still read back to the same value at the registry's precision.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ import re
 from simulator.case import Case
 
 DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "10*3/uL": "x10^3/uL", "m[IU]/L": "mIU/L", "{score}": "",
-                 "{ratio}": "", "[pH]": "", "mL/min/{1.73_m2}": "mL/min/1.73m2"}
+                 "{ratio}": "", "[pH]": "", "mL/min/{1.73_m2}": "mL/min/1.73m2", "degC": "°C", "degF": "°F",
+                 "10*9/L": "x10^9/L"}
+_UCUM_MARKS = re.compile(r"[\[\]{}*]")
+MAX_DECIMALS = 4
 _LIST_FIELDS = {"symptoms", "history", "tests", "findings", "signs"}
 
 
@@ -32,6 +39,57 @@ def label(var) -> str:
 
 def display_unit(unit: str) -> str:
     return DISPLAY_UNITS.get(unit, unit)
+
+
+def unit_spelling(var, unit: str) -> str | None:
+    """How `unit` (one of `var`'s accepted units) is written for a reader: its display form when
+    `var` accepts that spelling too ('Cel' -> '°C', 'mm[Hg]' -> 'mmHg'), else the unit without
+    UCUM brackets; '' for the canonical unit of a unitless quantity (pH, INR, a score); None when
+    no plain spelling of it is accepted (then the unit is not offered to readers)."""
+    for spelling in (display_unit(unit), _UCUM_MARKS.sub("", unit)):
+        if spelling == "":
+            if unit == var.unit:
+                return ""
+            continue
+        if _UCUM_MARKS.search(spelling):
+            continue
+        try:
+            same = all(abs(var.to_canonical(x, spelling) - var.to_canonical(x, unit)) < 1e-9 for x in (1.0, 100.0))
+        except Exception:  # UnitError: this spelling is not accepted
+            continue
+        if same:
+            return spelling
+    return None
+
+
+def number_text(x: float, decimals: int) -> str:
+    """`x` with at most `decimals` decimals, trailing zeros dropped: (1.20, 2) -> '1.2'."""
+    text = f"{x:.{decimals}f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def quantity_text(var, value: float, unit: str) -> str | None:
+    """`value` (canonical unit) written in `unit` with the fewest decimals that read back to the
+    same value at the registry's precision (`var.round`), e.g. glucose 250 mg/dL -> '13.9' mmol/L,
+    calcium 10.2 mg/dL -> '2.54' mmol/L. None when 4 decimals are not enough."""
+    target = var.round(value)
+    if unit == var.unit:
+        return number_text(target, var.decimals)
+    shown = var.from_canonical(target, unit)
+    for decimals in range(MAX_DECIMALS + 1):
+        text = number_text(round(shown, decimals), decimals)
+        if var.round(var.to_canonical(float(text), unit)) == target:
+            return text
+    return None
+
+
+def with_unit(number: str, spelling: str) -> str:
+    """'94' + '%' -> '94%', '104' + '/min' -> '104/min', '1.2' + 'mg/dL' -> '1.2 mg/dL'."""
+    if not spelling:
+        return number
+    return number + spelling if spelling[0] in "%/" else f"{number} {spelling}"
 
 
 def _value_text(case: Case, reg, vid: str) -> str:

@@ -6,8 +6,8 @@
     azmed calc centor temperature=101.3degF tonsillar_exudate=yes cough=no --json
 
 Each input is `name=value`, with a unit glued to a number when it is not the canonical one;
-units are converted through the variable registry (`simulator.variables`), which names the
-accepted units when one is not. Findings take yes/no, sex takes M/F, graded inputs take their
+units are converted through the variable registry (`simulator.calculators.inputs.read_number`),
+which names the accepted units when one is not. Findings take yes/no, sex takes M/F, graded inputs take their
 label or number (see the listing). Calculator names are ids or aliases, any case.
 Bad input prints one line saying what was wrong and exits 2; nothing is guessed.
 """
@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from typing import Any
 
 from simulator import calculators as calc
 from simulator.calculators import Calculator, CalculatorInputError, Input
 from simulator.calculators.base import fmt
-
-NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+from simulator.calculators.inputs import read_number
 
 
 def run(args: argparse.Namespace) -> int:
@@ -62,44 +60,8 @@ def parse_inputs(calculator: Calculator, tokens: list[str]) -> dict[str, Any]:
         inp = calculator.input(name)
         if name in values:
             raise CalculatorInputError(f"{name} is given twice")
-        values[name] = _number(inp, raw) if inp.kind == "number" else raw.strip()
+        values[name] = read_number(inp, raw) if inp.kind == "number" else raw.strip()
     return values
-
-
-def _number(inp: Input, raw: str) -> float:
-    m = NUMBER_WITH_UNIT.match(raw)
-    if not m:
-        raise CalculatorInputError(f"{inp.name}={raw!r} is not a number with an optional unit "
-                                   f"(e.g. {inp.name}=1.2{inp.unit})")
-    value, unit = float(m.group(1)), m.group(2)
-    return to_canonical(inp, value, unit) if unit else value
-
-
-def to_canonical(inp: Input, value: float, unit: str) -> float:
-    """Convert through the variable registry, checking it agrees on the canonical unit."""
-    try:
-        from simulator.errors import SimulatorError, UnitError
-        from simulator.variables import registry, unit_key
-    except ImportError as e:
-        raise CalculatorInputError(f"{inp.name}: cannot convert {unit!r} without the variable registry "
-                                   f"({e}); give the value in {inp.unit}") from None
-    if unit_key(unit) == unit_key(inp.unit):
-        return value
-    try:
-        variable = registry().get(inp.name)
-    except KeyError:
-        raise CalculatorInputError(f"{inp.name} has no unit conversions; give it in {inp.unit} "
-                                   f"without a unit") from None
-    except (SimulatorError, OSError) as e:
-        raise CalculatorInputError(f"{inp.name}: the variable registry could not be loaded ({e}); "
-                                   f"give the value in {inp.unit} without a unit") from None
-    if unit_key(variable.unit) != unit_key(inp.unit):
-        raise CalculatorInputError(f"{inp.name}: the variable registry's unit {variable.unit} differs from "
-                                   f"the calculator's {inp.unit}; give the value in {inp.unit}")
-    try:
-        return variable.to_canonical(value, unit)
-    except UnitError as e:
-        raise CalculatorInputError(str(e)) from None
 
 
 # ---- listing -----------------------------------------------------------------------------------

@@ -11,22 +11,28 @@ Every calculator lists its inputs as `Input` objects built by four constructors:
 "grade 1-2", 3) into the value a formula uses, or raises `CalculatorInputError` saying which
 input was wrong, what was given and what is expected (unit, range or choices).
 
-Numbers are always in the canonical unit of the shared variable registry
-(`knowledge/variables.yaml`); converting other units is the caller's job (the `azmed calc`
-command converts through `simulator.variables`). The limits here are the calculators' own
-plausibility limits: a value outside them is impossible for the formula (often a unit slip such
-as creatinine given in µmol/L), not merely abnormal.
+Formulas always see numbers in the canonical unit of the shared variable registry
+(`knowledge/variables.yaml`). A number written with a unit ("106 umol/L", "101.3degF") is
+converted by `read_number` / `to_canonical`, through the registry's accepted units; the
+`azmed calc` command and the solver's tool calls (`simulator.tools`) both use them. The limits
+here are the calculators' own plausibility limits: a value outside them is impossible for the
+formula (often a unit slip such as creatinine given in µmol/L), not merely abnormal.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 
 class CalculatorInputError(ValueError):
     """A calculator could not run on the values it was given; the message says how to fix it."""
+
+
+class InputUnitError(CalculatorInputError):
+    """A number came with a unit its input does not accept; the message lists the accepted ones."""
 
 
 @dataclass(frozen=True)
@@ -184,3 +190,47 @@ def choice(name: str, description: str, options: dict[Any, str], *, default: Any
 
 
 SEX = choice("sex", "sex", {"M": "male", "F": "female"}, synonyms={"man": "M", "woman": "F"})
+
+
+# ---- numbers written with a unit ---------------------------------------------------------------
+
+NUMBER_WITH_UNIT = re.compile(r"^\s*([-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
+
+
+def read_number(inp: Input, raw: str) -> float:
+    """A number with an optional unit ("1.2 mg/dL", "106umol/L", "140") in `inp`'s canonical
+    unit. Raises CalculatorInputError when `raw` is not a number, InputUnitError for a unit
+    `inp` does not accept. The plausibility range is checked later, by `Input.coerce`."""
+    m = NUMBER_WITH_UNIT.match(str(raw))
+    if not m:
+        raise CalculatorInputError(f"{inp.name}={raw!r} is not a number with an optional unit "
+                                   f"(e.g. {inp.name}=1.2{inp.unit})")
+    value, unit = float(m.group(1)), m.group(2)
+    return to_canonical(inp, value, unit) if unit else value
+
+
+def to_canonical(inp: Input, value: float, unit: str) -> float:
+    """`value` in `unit` converted to `inp`'s canonical unit through the variable registry (which
+    must agree with the calculator on that unit). The result is rounded to the registry's
+    precision plus two decimals, so the 7-digit conversion factors cannot move a value across a
+    score's threshold (100.4 °F is 38.0 °C, not 38.000003)."""
+    from simulator.errors import SimulatorError, UnitError
+    from simulator.variables import registry, unit_key
+
+    if unit_key(unit) == unit_key(inp.unit):
+        return value
+    try:
+        variable = registry().get(inp.name)
+    except KeyError:
+        raise InputUnitError(f"{inp.name} has no unit conversions; give it in {inp.unit or 'no unit'} "
+                             f"(got {unit!r})") from None
+    except (SimulatorError, OSError) as e:
+        raise InputUnitError(f"{inp.name}: the variable registry could not be loaded ({e}); "
+                             f"give the value in {inp.unit} without a unit") from None
+    if unit_key(variable.unit) != unit_key(inp.unit):
+        raise InputUnitError(f"{inp.name}: the variable registry's unit {variable.unit} differs from "
+                             f"the calculator's {inp.unit}; give the value in {inp.unit}")
+    try:
+        return round(variable.to_canonical(value, unit), variable.decimals + 2)
+    except UnitError as e:
+        raise InputUnitError(str(e)) from None

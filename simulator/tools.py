@@ -1,0 +1,374 @@
+"""Calculator calls: the small grammar a solver writes to use the kit's calculators, and their
+execution. Clinicians read the note, pick the calculator and enter the values; a model is taught
+the same division of labour.
+
+    from simulator import tools
+    call = tools.parse_call("The gap: anion_gap(sodium=140 mmol/L, chloride=104, bicarbonate=24)")
+    out = tools.execute_call(call)          # ToolResult (answer, unit, explanation) or ToolFailure
+    tools.signature(calculators.get("anion_gap"))
+    # 'anion_gap(sodium mmol/L, chloride mmol/L, bicarbonate mmol/L)'
+    tools.demo_call(calculators.get("map"), case.facts())   # the right call for a case
+
+Grammar (one call per answer; prose around it is allowed):
+
+    call   := NAME "(" [arg {"," arg} [","]] ")"
+    NAME   := a calculator id or alias written as one word: anion_gap, ckd_epi_2021, CURB65, HAS_BLED
+    arg    := INPUT "=" VALUE
+    INPUT  := an input name from the signature (sodium, age, hypertension); a name or alias the
+              variable registry knows works too (Na, HR, HTN)
+    VALUE  := NUMBER [UNIT]   140 | 140 mmol/L | 1.2 mg/dL | 106 umol/L | 101.3 °F | 94%
+            | yes | no | true | false | present | absent            (findings)
+            | M | F | male | female                                 (sex)
+            | an option's label or number                          (gcs_eye=to sound, gcs_eye=3)
+            | "quoted text"                                        (a value containing , or ))
+
+A number without a unit is in the canonical unit the signature shows; any unit the registry
+accepts for that quantity is converted (`simulator.calculators.inputs.read_number`). Inputs marked
+`?` in a signature are optional: a finding left out is absent, a graded input takes its default.
+
+Failures are `ToolFailure`s (a `Rejection`): `reason` is one of FAILURE_REASONS, short and
+countable in metrics; `detail` says what to fix, for a person.
+
+Safety: nothing in a call is ever evaluated. The text is parsed with regular expressions, the
+name is looked up in the calculator registry (`simulator.calculators.get`) and values are read
+as numbers or words; a call naming anything else (os.system, __import__, eval) is a failure.
+Covered: Python code, nested calls, names of builtins. Not covered: nothing else runs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from simulator import calculators
+from simulator.calculators import CalcResult, Calculator, CalculatorInputError, Input, UnknownCalculatorError
+from simulator.calculators.base import fmt, within_tolerance
+from simulator.calculators.inputs import InputUnitError, read_number
+from simulator.case import Rejection
+from simulator.render import display_unit, quantity_text, unit_spelling, with_unit
+from simulator.verify import normalise
+
+FAILURE_REASONS = {
+    "no-call": "the answer contains no calculator call",
+    "two-calls": "the answer contains more than one call",
+    "malformed": "the call does not follow the grammar (unclosed, positional or repeated inputs, code in a value)",
+    "unknown-calculator": "no calculator has that name",
+    "unknown-input": "the calculator has no input of that name",
+    "missing-input": "a required input is not given",
+    "bad-value": "a value is not a number, a yes/no or one of the input's options",
+    "bad-unit": "a unit the input does not accept",
+    "implausible": "a number outside what the formula accepts (often a unit slip)",
+}
+GRAMMAR_HELP = ("Answer with one calculator call: name(input=value, ...). Numbers may carry a unit "
+                "(sodium=140 mmol/L); findings take yes/no; sex takes M/F; inputs marked ? may be left out.")
+
+_NAME = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*)\s*\(")
+_ARG = re.compile(r"^([A-Za-z_]\w*)\s*=\s*(.*)$", re.S)
+_SEX_INPUT = "sex"
+_POSSESSIVE = re.compile("['\u2019]s\\b")
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One parsed call: the calculator name and the (input, value) pairs as written."""
+
+    name: str
+    args: tuple[tuple[str, str], ...]
+    text: str
+
+
+@dataclass(frozen=True)
+class ToolFailure(Rejection):
+    """A call that could not be made or run: `reason` in FAILURE_REASONS, `detail` for a person."""
+
+    call: ToolCall | None = None
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    """A call that ran: the calculator's result with its explanation."""
+
+    call: ToolCall
+    result: CalcResult
+
+    @property
+    def answer(self) -> float | int:
+        return self.result.answer
+
+    def text(self) -> str:
+        """'anion_gap = 12 mmol/L' followed by the explanation, as a solver or a sample shows it."""
+        unit = f" {self.result.unit}" if self.result.unit else ""
+        return f"{self.result.calculator} = {fmt(self.result.answer)}{unit}\n{self.result.explanation}"
+
+
+# ---- parsing -----------------------------------------------------------------------------------
+
+def parse_call(text: str) -> ToolCall | ToolFailure:
+    """Exactly one call from a completion (prose around it allowed), or a ToolFailure."""
+    found = []
+    for m in _NAME.finditer(text or ""):
+        if found and m.start() < found[-1][1]:
+            continue  # inside the previous call
+        close = _closing(text, m.end() - 1)
+        body = text[m.end():close if close is not None else len(text)]
+        name = m.group(1)
+        if not _call_like(name, body, spaced=m.group(0)[len(name):] != "("):
+            continue
+        found.append((m.start(), (close + 1) if close is not None else len(text), name, body, close is not None))
+    if not found:
+        return ToolFailure("no-call", "no calculator call found; answer with e.g. "
+                           "anion_gap(sodium=140 mmol/L, chloride=104 mmol/L, bicarbonate=24 mmol/L)")
+    if len(found) > 1:
+        names = ", ".join(f[2] for f in found)
+        return ToolFailure("two-calls", f"{len(found)} calls found ({names}); answer with exactly one call")
+    start, end, name, body, closed = found[0]
+    call_text = text[start:end].strip()
+    if not _known(name):
+        return ToolFailure("unknown-calculator", _unknown(name))
+    if not closed:
+        return ToolFailure("malformed", f"the call {name}( is not closed with ')'")
+    args = []
+    parts = _split_args(body)
+    for i, part in enumerate(parts):
+        part = part.strip()
+        if not part:
+            if i == len(parts) - 1 and i > 0:
+                continue  # a trailing comma
+            if len(parts) == 1:
+                break     # name()
+            return ToolFailure("malformed", f"{name}: an empty argument between commas")
+        m = _ARG.match(part)
+        if not m:
+            return ToolFailure("malformed", f"{name}: {part!r} is not input=value; write every input by name, "
+                               "e.g. sodium=140 mmol/L")
+        key, value = m.group(1), m.group(2).strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1].strip()
+        elif "(" in value or ")" in value:
+            return ToolFailure("malformed", f"{name}: the value of {key} ({value!r}) contains brackets; values "
+                               "are numbers with an optional unit, yes/no, M/F or an option's label")
+        if not value:
+            return ToolFailure("malformed", f"{name}: {key} has no value")
+        if key in (k for k, _ in args):
+            return ToolFailure("malformed", f"{name}: {key} is given twice")
+        args.append((key, value))
+    return ToolCall(name, tuple(args), call_text)
+
+
+def _closing(text: str, open_at: int) -> int | None:
+    """Index of the ')' closing the '(' at `open_at`, skipping quoted text; None if unclosed."""
+    depth, quote = 0, None
+    for i in range(open_at, len(text)):
+        ch = text[i]
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'" and i > open_at and (text[i - 1] in "=(, " or quote):
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def _split_args(body: str) -> list[str]:
+    """Split at commas outside quotes and brackets."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(body):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "\"'" and (i == 0 or body[i - 1] in "=(, "):
+            quote = ch
+        elif ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(body[start:i])
+            start = i + 1
+    parts.append(body[start:])
+    return parts
+
+
+def _call_like(name: str, body: str, spaced: bool) -> bool:
+    """A calculator's name, a code-like name (os.system, __import__) or name=value inside: the
+    writer meant a call. 'the anion gap (AG)', 'f(x)' or 'the patient (age = 45)' is prose."""
+    if "_" in name or "." in name or _known(name):
+        return True
+    return not spaced and any("=" in part.split("(")[0] for part in _split_args(body))
+
+
+def _unknown(name: str) -> str:
+    """'no calculator named 'x'. Did you mean ...?' without the full listing."""
+    try:
+        calculators.get(name)
+    except UnknownCalculatorError as e:
+        return str(e).split(" Known calculators:")[0] + " Only the listed calculators can be called."
+    return f"{name} is a calculator"
+
+
+def _known(name: str) -> bool:
+    try:
+        calculators.get(name)
+    except UnknownCalculatorError:
+        return False
+    return True
+
+
+# ---- execution ---------------------------------------------------------------------------------
+
+def execute_call(call: ToolCall | ToolFailure | str) -> ToolResult | ToolFailure:
+    """Run a call (or the one call in a text) on the kit's calculators, and nothing else."""
+    if isinstance(call, str):
+        call = parse_call(call)
+    if isinstance(call, ToolFailure):
+        return call
+    try:
+        calc = calculators.get(call.name)
+    except UnknownCalculatorError:
+        return ToolFailure("unknown-calculator", _unknown(call.name), call)
+    values: dict[str, Any] = {}
+    for key, raw in call.args:
+        inp = _input_for(calc, key)
+        if inp is None:
+            return ToolFailure("unknown-input", f"{calc.id} has no input {key!r}; its inputs: {signature(calc)}", call)
+        if inp.name in values:
+            return ToolFailure("malformed", f"{calc.id}: {inp.name} is given twice (as {key})", call)
+        try:
+            if inp.kind == "number":
+                x = read_number(inp, raw)
+                if not inp.low <= x <= inp.high:
+                    return ToolFailure("implausible", f"{inp.name}={raw} is outside {fmt(inp.low)}-{fmt(inp.high)} "
+                                       f"{display_unit(inp.unit)}; was it given in another unit?", call)
+                values[inp.name] = x
+            else:
+                values[inp.name] = inp.coerce(raw)
+        except InputUnitError as e:
+            return ToolFailure("bad-unit", str(e), call)
+        except CalculatorInputError as e:
+            return ToolFailure("bad-value", str(e), call)
+    missing = [i for i in calc.inputs if i.required and i.name not in values]
+    if missing:
+        return ToolFailure("missing-input", f"{calc.id} needs {', '.join(i.name for i in missing)}; "
+                           f"call it as {signature(calc)}", call)
+    try:
+        return ToolResult(call, calc.compute(values))
+    except CalculatorInputError as e:
+        return ToolFailure("bad-value", str(e), call)
+
+
+def _input_for(calc: Calculator, key: str) -> Input | None:
+    """The input `key` names: its own name (any case), or a registry name or alias of it."""
+    by_name = {i.name.lower(): i for i in calc.inputs}
+    if key.lower() in by_name:
+        return by_name[key.lower()]
+    from simulator.variables import registry
+
+    target = registry().resolve(key)
+    return by_name.get(target) if target else None
+
+
+# ---- prompts and demonstrations ----------------------------------------------------------------
+
+def signature(calc: Calculator) -> str:
+    """The calculator as a prompt lists it: 'anion_gap(sodium mmol/L, chloride mmol/L, ...)';
+    optional inputs end in '?', findings read 'yes/no', graded inputs list their options."""
+    return f"{calc.id}({', '.join(_input_signature(i) for i in calc.inputs)})"
+
+
+def _input_signature(inp: Input) -> str:
+    name = inp.name if inp.required else f"{inp.name}?"
+    if inp.kind == "number":
+        unit = display_unit(inp.unit)
+        return f"{name} {unit}" if unit else name
+    if inp.kind == "bool":
+        return f"{name} yes/no"
+    if inp.name == _SEX_INPUT:
+        return f"{name} M/F"
+    return f"{name} " + "|".join(str(label) for label in inp.options.values())
+
+
+def describe_tools(calcs, max_chars: int | None = None) -> str:
+    """Signatures one a line, as many as fit in `max_chars` (all when None)."""
+    lines, used = [], 0
+    for c in calcs:
+        line = signature(c)
+        if max_chars is not None and used + len(line) + 1 > max_chars:
+            break
+        lines.append(line)
+        used += len(line) + 1
+    return "\n".join(lines)
+
+
+_QUESTION_STOP = {"what", "is", "the", "patient", "patients", "s", "of", "a", "an", "in", "using", "based", "on",
+                  "score", "criteria", "rule", "formula", "calculator", "calculate", "value", "for", "and", "with",
+                  "this", "their", "his", "her", "index", "equation", "estimate", "estimated", "ml", "min", "l"}
+
+
+def relevant_calculators(question: str, k: int = 5) -> list[Calculator]:
+    """Up to `k` calculators whose id, name or alias the question mentions, best first: a whole
+    name found in the question first (longer first), then shared words. [] when nothing fits."""
+    q = f" {normalise(_POSSESSIVE.sub('', question))} "
+    q_words = set(q.split()) - _QUESTION_STOP
+    q_compact = re.sub(r"[^a-z0-9]", "", q)
+    scored = []
+    for order, c in enumerate(calculators.CALCULATORS.values()):
+        phrases = [normalise(p) for p in (c.id.replace("_", " "), c.name, *c.aliases)]
+        whole = max((len(p) for p in phrases if p and (f" {p} " in q or
+                     (len(p.replace(" ", "")) >= 4 and p.replace(" ", "") in q_compact))), default=0)
+        words = set(" ".join(phrases).split()) - _QUESTION_STOP
+        score = whole * 100 + len(words & q_words)
+        if score:
+            scored.append((-score, order, c))
+    return [c for _, _, c in sorted(scored, key=lambda t: t[:2])[:k]]
+
+
+def demo_call(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, str] | None = None) -> str:
+    """The call a solver should write for `values` (canonical units, findings True when present,
+    age and sex), e.g. from `case.facts()`. `units` writes numbers in the units a note used
+    (e.g. `Note.units`); when a converted value would change the answer, canonical units are used.
+    Absent optional findings are left out. Raises CalculatorInputError when a required input is
+    missing from `values`."""
+    text = _demo_text(calc, values, units or {})
+    if units:
+        truth = calc.compute(values).answer
+        got = execute_call(text)
+        if not (isinstance(got, ToolResult) and within_tolerance(got.answer, truth, calc.integer)):
+            text = _demo_text(calc, values, {})
+    return text
+
+
+def _demo_text(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, str]) -> str:
+    parts = []
+    for inp in calc.inputs:
+        v = values.get(inp.name)
+        if v is None or (inp.kind == "bool" and not inp.coerce(v)):
+            if inp.required:
+                raise CalculatorInputError(f"{calc.id} needs {inp.name} ({inp.description}) for a demonstration")
+            continue
+        if inp.kind == "number":
+            parts.append(f"{inp.name}={_demo_number(inp, float(v), units.get(inp.name))}")
+        elif inp.kind == "bool":
+            parts.append(f"{inp.name}=yes")
+        else:
+            key = inp.coerce(v)
+            label = key if inp.name == _SEX_INPUT else inp.options[key]
+            parts.append(f'{inp.name}="{label}"' if re.search(r"[,()\"]", str(label)) else f"{inp.name}={label}")
+    return f"{calc.id}({', '.join(parts)})"
+
+
+def _demo_number(inp: Input, value: float, unit: str | None) -> str:
+    """A number in the note's unit when the registry can write it, else in the canonical unit."""
+    if unit:
+        from simulator.variables import registry
+
+        try:
+            var = registry().get(inp.name)
+        except KeyError:
+            var = None
+        if var is not None and unit_spelling(var, unit) is not None and quantity_text(var, value, unit) is not None:
+            return with_unit(quantity_text(var, value, unit), unit_spelling(var, unit))
+    return with_unit(fmt(value), display_unit(inp.unit))

@@ -1,0 +1,244 @@
+"""The calculator-call grammar on hand-written completions: right, wrong, malformed, two calls,
+no call, unknown calculator, wrong unit, missing input; execution that never runs anything but
+the kit's calculators; signatures, relevance and demonstrations for every calculator.
+
+    .venv/bin/python -m pytest tests/test_tools.py -q
+"""
+
+from __future__ import annotations
+
+import builtins
+import random
+
+import pytest
+
+from simulator import calculators
+from simulator.calculators import within_tolerance
+from simulator.calculators.base import Calculator
+from simulator.calculators.inputs import SEX, finding, number
+from simulator.case import Rejection
+from simulator.notes import NoteError, render_note
+from simulator.tools import (FAILURE_REASONS, ToolCall, ToolFailure, ToolResult, demo_call, describe_tools, execute_call,
+                             parse_call, relevant_calculators, signature)
+
+AG = "anion_gap(sodium=140 mmol/L, chloride=104 mmol/L, bicarbonate=24 mmol/L)"
+
+
+# ---- right and wrong answers -------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,answer", [
+    (AG, 12),
+    (f"The patient's anion gap: {AG}.", 12),
+    (f"```\n{AG}\n```", 12),
+    ("anion_gap(sodium=140, chloride=104, bicarbonate=24,)", 12),                 # units optional, trailing comma
+    ("anion_gap(Na=140 mEq/L, Cl=104 mEq/L, HCO3=24 mEq/L)", 12),               # registry aliases and units
+    ("AG(sodium=140, chloride=104, bicarbonate=24)", 12),                         # calculator alias
+    ("ckd_epi_2021(age=60, sex=F, creatinine=106 umol/L)", 51.884),               # converted unit
+    ("centor(temperature=101.3 °F, tonsillar_exudate=yes, cough=no)", 3),
+    ("cha2ds2_vasc(age=76, sex=female, HTN=yes, diabetes=true, stroke_tia_history=present)", 7),
+    ('gcs(gcs_eye=to sound, gcs_verbal=4, gcs_motor="obeys commands")', 13),
+    ("map(sbp=120 mmHg, dbp=81 mm[Hg])", 94),
+    ("child_pugh(total_bilirubin=2.5, albumin=30 g/L, inr=1.8, ascites_grade=slight)", 9),
+])
+def test_right_calls_compute_the_answer(text, answer):
+    out = execute_call(text)
+    assert isinstance(out, ToolResult), out
+    assert out.answer == pytest.approx(answer, rel=1e-3)
+    assert out.result.explanation and out.text().startswith(out.result.calculator)
+
+
+def test_a_well_formed_call_with_wrong_values_runs_and_is_graded_wrong():
+    out = execute_call("anion_gap(sodium=140, chloride=110, bicarbonate=24)")
+    assert isinstance(out, ToolResult) and not within_tolerance(out.answer, 12, integer=False)
+
+
+# ---- failures ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text,reason,fragment", [
+    ("The anion gap is about 12 mmol/L.", "no-call", "no calculator call"),
+    ("", "no-call", ""),
+    ("eval('1 + 1')", "no-call", ""),
+    ("the gap (AG) is high", "no-call", ""),
+    (f"{AG} and map(sbp=120, dbp=80)", "two-calls", "2 calls"),
+    (f"First {AG}, then again {AG}", "two-calls", ""),
+    ("anion_gap(140, 104, 24)", "malformed", "input=value"),
+    ("anion_gap(sodium=140, chloride=104, bicarbonate=24", "malformed", "not closed"),
+    ("anion_gap(sodium=140, sodium=141, chloride=104, bicarbonate=24)", "malformed", "twice"),
+    ("anion_gap(sodium=140, Na=141, chloride=104, bicarbonate=24)", "malformed", "twice"),
+    ("anion_gap(sodium=, chloride=104, bicarbonate=24)", "malformed", "no value"),
+    ("anion_gap(sodium=140,, chloride=104, bicarbonate=24)", "malformed", "empty"),
+    ("anion_gap(sodium=int(140), chloride=104, bicarbonate=24)", "malformed", "brackets"),
+    ("anion_gapp(sodium=140, chloride=104, bicarbonate=24)", "unknown-calculator", "anion_gap"),
+    ("wells_score_for_everything(x=1)", "unknown-calculator", "no calculator named"),
+    ("anion_gap(sodium=140, chloride=104, bicarb0nate=24)", "unknown-input", "bicarbonate"),
+    ("anion_gap(sodium=140 mmol/L, chloride=104 mmol/L)", "missing-input", "bicarbonate"),
+    ("ckd_epi_2021(age=60, creatinine=1.1)", "missing-input", "sex"),
+    ("anion_gap(sodium=140 g/dL, chloride=104, bicarbonate=24)", "bad-unit", "mmol/L"),
+    ("ckd_epi_2021(age=60 months, sex=F, creatinine=1.1)", "bad-unit", "years"),
+    ("anion_gap(sodium=14000, chloride=104, bicarbonate=24)", "implausible", "another unit"),
+    ("ckd_epi_2021(age=60, sex=F, creatinine=106)", "implausible", "another unit"),  # µmol/L number, no unit
+    ("anion_gap(sodium=high, chloride=104, bicarbonate=24)", "bad-value", "sodium"),
+    ("centor(temperature=38.5, cough=maybe)", "bad-value", "yes or no"),
+    ("ckd_epi_2021(age=60, sex=X, creatinine=1.1)", "bad-value", "male"),
+    ("delta_ratio(sodium=140, chloride=104, bicarbonate=24)", "bad-value", "undefined"),
+])
+def test_failures_have_a_countable_reason_and_a_sentence(text, reason, fragment):
+    out = execute_call(text)
+    assert isinstance(out, ToolFailure) and isinstance(out, Rejection), out
+    assert out.reason == reason and out.reason in FAILURE_REASONS
+    assert fragment in out.detail and len(out.detail) < 400
+
+
+def test_parse_call_gives_the_call_as_written():
+    call = parse_call(f"Let me compute it. {AG} That is all.")
+    assert isinstance(call, ToolCall) and call.name == "anion_gap" and call.text == AG
+    assert call.args == (("sodium", "140 mmol/L"), ("chloride", "104 mmol/L"), ("bicarbonate", "24 mmol/L"))
+
+
+# ---- nothing but the kit's calculators ever runs -----------------------------------------------
+
+ATTACKS = [
+    "os.system('touch {sentinel}')",
+    "__import__('os').system('touch {sentinel}')",
+    "eval(\"open('{sentinel}', 'w')\")",
+    "exec(\"open('{sentinel}', 'w').write('x')\")",
+    "subprocess.run(['touch', '{sentinel}'])",
+    "open(file='{sentinel}', mode='w')",
+    "```python\nimport os\nos.system('touch {sentinel}')\n```",
+    "anion_gap(sodium=__import__('os').system('touch {sentinel}'), chloride=104, bicarbonate=24)",
+    "anion_gap(sodium=\"__import__('os').system('touch {sentinel}')\", chloride=104, bicarbonate=24)",
+    "print(x=open('{sentinel}', 'w'))",
+    "get(name='os.system')",
+    "compute(values=1)",
+]
+
+
+@pytest.mark.parametrize("attack", ATTACKS)
+def test_calls_naming_code_are_failures_and_never_run(attack, tmp_path, monkeypatch):
+    sentinel = tmp_path / "ran"
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a tool call reached eval/exec/compile")
+
+    for fn in ("eval", "exec", "compile"):
+        monkeypatch.setattr(builtins, fn, refuse)
+    out = execute_call(attack.format(sentinel=sentinel))
+    assert isinstance(out, ToolFailure) and out.reason in FAILURE_REASONS
+    assert not sentinel.exists()
+
+
+# ---- signatures, relevance, demonstrations -----------------------------------------------------
+
+def test_signature_is_compact_and_names_units():
+    assert signature(calculators.get("anion_gap")) == "anion_gap(sodium mmol/L, chloride mmol/L, bicarbonate mmol/L)"
+    assert signature(calculators.get("map")) == "map(sbp mmHg, dbp mmHg)"
+    sig = signature(calculators.get("cha2ds2_vasc"))
+    assert sig.startswith("cha2ds2_vasc(age years, sex M/F, congestive_heart_failure? yes/no")
+    assert "gcs_eye spontaneous|to sound|to pain|none" in signature(calculators.get("gcs"))
+
+
+def test_describe_tools_keeps_to_the_budget():
+    calcs = list(calculators.CALCULATORS.values())
+    full = describe_tools(calcs)
+    assert full.count("\n") == len(calcs) - 1
+    short = describe_tools(calcs, max_chars=200)
+    assert len(short) <= 200 and short and full.startswith(short)
+
+
+@pytest.mark.parametrize("question,first", [
+    ("What is the patient's anion gap in mmol/L?", "anion_gap"),
+    ("Compute the albumin-corrected anion gap.", "albumin_corrected_anion_gap"),
+    ("What is this patient's CHA2DS2-VASc score?", "cha2ds2_vasc"),
+    ("Calculate the corrected QT interval with Fridericia's formula.", "qtc_fridericia"),
+    ("What is her mean arterial pressure?", "map"),
+    ("Estimate creatinine clearance by Cockcroft-Gault.", "cockcroft_gault"),
+    ("What is the CURB-65 score?", "curb_65"),
+    ("Give the MELD Na.", "meld_na"),
+])
+def test_relevant_calculators_by_name(question, first):
+    found = relevant_calculators(question, k=4)
+    assert found and found[0].id == first and len(found) <= 4
+
+
+def test_relevant_calculators_returns_nothing_for_an_unrelated_question():
+    assert relevant_calculators("What is the capital of France?") == []
+
+
+def random_values(calc: Calculator, rng: random.Random) -> dict:
+    """Inputs inside each calculator's own limits, findings and options at random."""
+    from simulator.variables import registry
+
+    values = {}
+    for inp in calc.inputs:
+        if inp.kind == "number":
+            try:
+                var = registry().get(inp.name)
+                lo, hi = var.normal_for("M")
+                lo, hi = lo - (hi - lo) / 2, hi + (hi - lo) / 2
+                x = var.round(min(inp.high, max(inp.low, rng.uniform(lo, hi))))
+            except KeyError:
+                x = round(rng.uniform(max(inp.low, 18), min(inp.high, 90)))
+            values[inp.name] = x
+        elif inp.kind == "bool":
+            values[inp.name] = rng.random() < 0.5
+        else:
+            values[inp.name] = rng.choice(list(inp.options))
+    return values
+
+
+@pytest.mark.parametrize("cid", list(calculators.CALCULATORS))
+def test_demo_call_reads_back_to_the_same_answer(cid):
+    calc = calculators.get(cid)
+    rng = random.Random(cid)
+    done = 0
+    for _ in range(30):
+        values = random_values(calc, rng)
+        try:
+            truth = calc.compute(values).answer
+        except calculators.CalculatorInputError:
+            continue  # e.g. a delta ratio at bicarbonate 24
+        out = execute_call(demo_call(calc, values))
+        assert isinstance(out, ToolResult), (demo_call(calc, values), out)
+        assert within_tolerance(out.answer, truth, calc.integer), (demo_call(calc, values), out.answer, truth)
+        done += 1
+    assert done >= 20
+
+
+def test_demo_call_writes_values_in_the_notes_units(sim):
+    checked = other_units = 0
+    for seed in range(60):
+        case = sim.generate(seed)
+        try:
+            note = render_note(sim, case, "admission")
+        except NoteError:
+            continue
+        values = case.facts()
+        for calc in calculators.applicable(values):
+            try:
+                calc.compute(values)
+            except calculators.CalculatorInputError:
+                continue  # e.g. a delta ratio at bicarbonate 24
+            call = demo_call(calc, values, note.units)
+            out = execute_call(call)
+            assert isinstance(out, ToolResult), (call, out)
+            assert within_tolerance(out.answer, calc.compute(values).answer, calc.integer), call
+            other_units += any(u != sim.registry.variables[v].unit and f"{v}=" in call for v, u in note.units.items())
+            checked += 1
+    assert checked > 100 and other_units > 20
+
+
+def test_any_calculator_declared_the_standard_way_works(monkeypatch):
+    shock_index = Calculator(
+        id="shock_index", name="Shock index", aliases=("SI", "shock index"), integer=False, unit="",
+        reference="Allgower M, Burri C. Dtsch Med Wochenschr. 1967;92:1947-1950.",
+        inputs=(number("heart_rate"), number("sbp"), SEX, finding("hypertension", "history of hypertension")),
+        formula=lambda v: (v["heart_rate"] / v["sbp"], [f"HR / SBP = {v['heart_rate']} / {v['sbp']}"]))
+    monkeypatch.setitem(calculators.CALCULATORS, "shock_index", shock_index)
+    for name in ("shockindex", "si"):
+        monkeypatch.setitem(calculators._NAMES, name, "shock_index")
+    assert signature(shock_index) == "shock_index(heart_rate /min, sbp mmHg, sex M/F, hypertension? yes/no)"
+    out = execute_call("shock_index(heart_rate=120 bpm, sbp=100 mmHg, sex=M, hypertension=no)")
+    assert isinstance(out, ToolResult) and out.answer == pytest.approx(1.2)
+    assert demo_call(shock_index, {"heart_rate": 120, "sbp": 100, "sex": "M"}) == \
+        "shock_index(heart_rate=120/min, sbp=100 mmHg, sex=M)"
+    assert relevant_calculators("What is the shock index?")[0].id == "shock_index"

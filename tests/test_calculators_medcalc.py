@@ -2,11 +2,13 @@
 
 For every calculator MedCalc-Bench implements, at least 200 seeded inputs (every combination of
 the booleans when there are more) must agree with it under the grading rule (exact for integer
-scores, ±5 % for decimals). Where MedCalc-Bench departs from the published formula, the expected
-value is MedCalc-Bench's answer corrected by exactly that documented difference (see each
-calculator module's docstring), and a separate test shows the difference on one patient.
+scores, ±5 % for decimals, the same day for dates). Where MedCalc-Bench departs from the
+published formula, the expected value is MedCalc-Bench's answer corrected by exactly that
+documented difference (see each calculator module's docstring), and a separate test shows the
+difference on one patient. This file holds the harness and the first 36 calculators;
+test_calculators_medcalc_scores.py the other 19 and the completeness check.
 
-    .venv/bin/python -m pytest tests/test_calculators_medcalc.py -q
+    .venv/bin/python -m pytest tests/test_calculators_medcalc.py tests/test_calculators_medcalc_scores.py -q
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import Callable
 import pytest
 
 from simulator import calculators as calc
-from simulator.calculators import CalculatorInputError, within_tolerance
+from simulator.calculators import CalculatorInputError, answer_correct, within_tolerance
 
 pytest.importorskip("medcalc", reason="medcalc-bench (dev extra) is the cross-check oracle")
 from medcalc import (adjusted_body_weight, albumin_corrected_anion, albumin_corrected_delta_gap,  # noqa: E402
@@ -386,17 +388,13 @@ ORACLES: dict[str, Oracle] = {
                    "platelet_count": [v["platelets"] * 1000, "µL"]}),
 }
 
-# Our calculators that MedCalc-Bench 1.7 does not implement (hand-checked below instead).
+# Our calculators that MedCalc-Bench 1.7's package does not implement (hand-checked instead).
 NOT_IN_MEDCALC = {"corrected_sodium_katz", "delta_ratio"}
 
 
-def test_every_calculator_is_cross_checked_or_known_absent_from_medcalc():
-    assert set(calc.CALCULATORS) == set(ORACLES) | NOT_IN_MEDCALC
-
-
-@pytest.mark.parametrize("cid", sorted(ORACLES))
-def test_agrees_with_medcalc_bench(cid):
-    oracle, calculator = ORACLES[cid], calc.get(cid)
+def cross_check(cid: str, oracle: Oracle) -> int:
+    """Run `oracle` on at least 200 seeded inputs; fails listing disagreements, else returns n."""
+    calculator = calc.get(cid)
     rng = random.Random(f"medcalc:{cid}")
     n = max(200, 2 ** oracle.booleans)
     disagreements = []
@@ -404,9 +402,15 @@ def test_agrees_with_medcalc_bench(cid):
         values = oracle.sample(rng, i)
         truth = oracle.expected(values, oracle.fn(oracle.args(values))["Answer"])
         ours = calculator.compute(values).answer
-        if not within_tolerance(ours, truth, calculator.integer):
+        if not answer_correct(ours, truth, calculator.kind):
             disagreements.append((values, ours, truth))
     assert not disagreements, f"{len(disagreements)}/{n} disagree with MedCalc-Bench, e.g. {disagreements[:3]}"
+    return n
+
+
+@pytest.mark.parametrize("cid", sorted(ORACLES))
+def test_agrees_with_medcalc_bench(cid):
+    cross_check(cid, ORACLES[cid])
 
 
 # ---- each documented difference from MedCalc-Bench, on one patient ----------------------------

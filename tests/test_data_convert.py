@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from azmed.finetune.convert import convert
-from azmed.finetune.schema import file_sha256, prompt_text, read_cases
+from azmed.real_cases import file_sha256, prompt_text, read_cases
 from tests.conftest import ROOT, run_cli
 
 

@@ -9,9 +9,10 @@ import json
 import pytest
 
 from azmed.cli import build_parser
-from azmed.eval.cli import run
+from azmed.commands.eval import run
 from azmed.eval.compare import compare_markdown, load_summary, summary_markdown
-from azmed.eval.config import ConfigError, EvalConfig, apply_overrides, build_config
+from azmed.config import ConfigError, apply_overrides, load_config
+from azmed.eval.config import EvalConfig
 from azmed.eval.harness import SUITES, plan_batches, records_path
 
 
@@ -81,10 +82,10 @@ def test_config_overrides_and_batches():
     with pytest.raises(ConfigError, match="is not key=value"):
         apply_overrides(cfg, ["batch_size"])
     with pytest.raises(ConfigError, match="medcalc has csv, max_new_tokens"):
-        build_config({}, ["medcalc.nope=1"])
+        load_config(EvalConfig, overrides=["medcalc.nope=1"])
     with pytest.raises(ConfigError, match="medcalc.csv is a single value"):
-        build_config({}, ["medcalc.csv.deeper=1"])
-    assert set(SUITES) == {"sim-heldout", "medcalc", "agentclinic", "code-heldout", "humaneval"}
+        load_config(EvalConfig, overrides=["medcalc.csv.deeper=1"])
+    assert set(SUITES) == {"sim-heldout", "medcalc", "agentclinic", "code-heldout", "humaneval", "real-cases"}
     assert all(cfg.suite_options(name) is not None for name in SUITES)
     # Longest prompt x batch stays under the token cap; every index is planned once.
     lengths = [900, 10, 300, 2000, 40, 40, 700]
@@ -97,8 +98,15 @@ def test_config_overrides_and_batches():
 @pytest.mark.slow
 def test_every_suite_runs_on_the_embedded_model_and_compares(tmp_path, capsys):
     out = tmp_path / "base.json"
+    cases = tmp_path / "cases.jsonl"  # the real-cases suite scores a file of one's own
+    cases.write_text(json.dumps({"case": "A 30-year-old woman with ptosis and diplopia worse in the evening.",
+                                 "question": "What is the most likely diagnosis?", "answer": "Myasthenia gravis",
+                                 "task_type": "diagnosis"}) + "\n" +
+                     json.dumps({"findings": {"sodium": "140 mmol/L", "chloride": "104 mmol/L",
+                                              "bicarbonate": "24 mmol/L"}, "question": "What is the anion gap?",
+                                 "answer": "12", "answer_type": "number", "task_type": "calculation"}) + "\n")
     code, table, err = eval_cli(*[x for s in SUITES for x in ("--suite", s)], "--model", "embedded",
-                                "--limit", "2", "--batch-size", "2", "--out", out,
+                                "--limit", "2", "--batch-size", "2", "--out", out, f"real_cases.jsonl={cases}",
                                 "humaneval.max_new_tokens=96", "progress=false", capsys=capsys)
     assert code == 0, err
     result = json.loads(out.read_text())

@@ -9,7 +9,7 @@ import csv
 
 import pytest
 
-from azmed.eval.answers import read_date, read_number, read_weeks_days
+from simulator.answers import read_date, read_number, read_weeks_days
 from azmed.eval.config import MEDCALC_CSV, MedCalcOptions
 from azmed.eval.harness import SuiteDataError
 from azmed.eval.medcalc import MedCalcSuite, grade, load_rows, round_robin, truth_of

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from azmed.finetune.convert import convert
-from azmed.finetune.schema import write_cases
+from azmed.real_cases import write_cases
 from tests.conftest import run_cli
 from tests.test_data_convert import data_file
 from tests.test_finetune_run import TINY

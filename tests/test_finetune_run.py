@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from azmed.finetune.convert import convert
-from azmed.finetune.schema import file_sha256, write_cases
+from azmed.real_cases import file_sha256, write_cases
 from tests.test_data_convert import data_file
 
 pytestmark = pytest.mark.slow
@@ -78,7 +78,7 @@ def test_heldout_loss_falls_and_run_folder_is_complete(run):
 def test_adapter_loads_back_and_answers_as_scored(run):
     out, _ = run
     from azmed.eval.harness import run_suite
-    from azmed.finetune.suite import RealCaseOptions, RealCaseSuite
+    from azmed.eval.real_cases import RealCaseOptions, RealCaseSuite
     from azmed.model import ModelSpec, load_policy, lora_state
 
     policy = load_policy(ModelSpec(), adapter=str(out / "adapter"))
@@ -88,7 +88,7 @@ def test_adapter_loads_back_and_answers_as_scored(run):
     assert lora_b and any(w.abs().sum() > 0 for w in lora_b)  # trained (peft initialises B to zero)
     records = out / "reloaded.jsonl"
     summary = run_suite(RealCaseSuite(RealCaseOptions(jsonl=str(out / "heldout.jsonl"), max_new_tokens=8)), policy,
-                        limit=None, batch_size=8, max_batch_tokens=24000, progress=False, records_file=records)
+                        limit=None, batch_size=8, max_batch_tokens=24000, progress=False, records_file=records).summary
     scored = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
     assert summary["n"] == 4 and {s["stage"] for s in scored} == {"after"}
     reloaded = [json.loads(x) for x in records.read_text().splitlines()]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from azmed.finetune.config import ConfigError, load_config
-from azmed.finetune.schema import (RealCase, RealCaseError, completion_text, file_sha256, prompt_text,
+from azmed.real_cases import (RealCase, RealCaseError, completion_text, file_sha256, prompt_text,
                                    read_cases, write_cases)
 from azmed.finetune.trainer import split_cases
 from tests.conftest import ROOT, run_cli

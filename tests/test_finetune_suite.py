@@ -9,8 +9,8 @@ import json
 import pytest
 
 from azmed.eval.harness import SuiteDataError
-from azmed.finetune.schema import RealCase
-from azmed.finetune.suite import RealCaseOptions, RealCaseSuite, grade_answer
+from azmed.eval.real_cases import RealCaseOptions, RealCaseSuite, grade_answer
+from azmed.real_cases import RealCase
 
 
 @pytest.fixture(scope="module")

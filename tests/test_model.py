@@ -1,4 +1,4 @@
-"""Model loading, chat prompts and batched generation (azmed.model, azmed.selfplay.rollout).
+"""Model loading, chat prompts and batched generation (azmed.model, azmed.generation).
 
 The embedded SmolLM2-135M-Instruct is converted once from the wheel's GGUF (about 20 s, cached
 under $AZMED_CACHE); the other tests use a tiny randomly initialised Llama saved with the same
@@ -11,23 +11,17 @@ import torch
 
 from azmed.model import (DEFAULT_SYSTEM, LoraSpec, ModelError, ModelSpec, attach_lora, embedded_model_dir,
                          load_adapter, load_policy, lora_state, resolve_model_path)
-from azmed.selfplay.rollout import cut_at_eos, generate, merged_lora
+from azmed.generation import cut_at_eos, generate, merged_lora
+from tests.conftest import save_tiny_llama
 
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
     """A 2-layer Llama with the embedded model's tokenizer and chat template."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
-    folder = tmp_path_factory.mktemp("tiny-llama")
     tok = AutoTokenizer.from_pretrained(embedded_model_dir())
-    torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                      num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048,
-                      tie_word_embeddings=True, eos_token_id=tok.eos_token_id, pad_token_id=tok.eos_token_id)
-    LlamaForCausalLM(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), tok)
 
 
 def test_embedded_model_is_a_plain_hf_folder():

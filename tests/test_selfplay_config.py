@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from azmed.selfplay.config import ConfigError, TrainConfig, apply_override, describe, load_config
+from azmed.config import apply_override, describe
+from azmed.selfplay.config import ConfigError, TrainConfig, load_config
 from tests.conftest import ROOT, run_cli
 
 TRAIN_CONFIGS = ("clinical-smoke.yaml", "clinical.yaml", "code.yaml", "both.yaml", "gpu-example.yaml")
@@ -40,7 +41,7 @@ def test_dotted_overrides_are_parsed_as_yaml_scalars():
     assert cfg.trainer.lr == 1e-5
     assert cfg.run.progress is False
     assert cfg.eval.task_types == ["diagnosis"]
-    assert cfg.envs.clinical.task_types["calculation"].solve == 3
+    assert cfg.envs["clinical"].task_types["calculation"].solve == 3
     assert cfg.run.out_dir == "runs/x"
 
 
@@ -75,7 +76,7 @@ def test_bad_value_names_the_key(override, key):
 
 def test_override_without_equals_sign():
     with pytest.raises(ConfigError, match="KEY=VALUE"):
-        apply_override({}, "trainer.lr")
+        apply_override({}, "trainer.lr", TrainConfig)
 
 
 def test_missing_and_malformed_files(tmp_path):
@@ -88,7 +89,7 @@ def test_missing_and_malformed_files(tmp_path):
 
 
 def test_every_setting_has_a_description():
-    lines = describe()
+    lines = describe(TrainConfig)
     assert len(lines) > 40
     assert all(not line.endswith(": ") for line in lines), [line for line in lines if line.endswith(": ")]
 
@@ -96,10 +97,14 @@ def test_every_setting_has_a_description():
 def test_unknown_task_type_fails_before_the_model_loads(tmp_path):
     from azmed.selfplay.trainer import SelfPlayTrainer
 
-    cfg = load_config(None, ["envs.clinical.task_types.diagnosys.solve=2", f"run.out_dir={tmp_path / 'run'}"])
-    with pytest.raises(ConfigError) as exc:
-        SelfPlayTrainer(cfg)
+    with pytest.raises(ConfigError) as exc:  # when the config loads
+        load_config(None, ["envs.clinical.task_types.diagnosys.solve=2", f"run.out_dir={tmp_path / 'run'}"])
     assert "envs.clinical.task_types.diagnosys" in str(exc.value) and "diagnosis" in str(exc.value)
+    # a known type that the environment's options switch off: when the environment is built
+    cfg = load_config(None, ["envs.clinical.options.task_types=[diagnosis]", "envs.clinical.task_types.abduction.solve=2",
+                             f"run.out_dir={tmp_path / 'run'}"])
+    with pytest.raises(ConfigError, match="envs.clinical.task_types.abduction"):
+        SelfPlayTrainer(cfg)
 
 
 def test_cli_bad_key_exits_2_with_one_line(tmp_path):

@@ -11,7 +11,8 @@ import pytest
 from azmed.envs.base import Task
 from azmed.selfplay.buffer import TaskBuffer
 from azmed.selfplay.heldout import comparison, comparison_table
-from azmed.selfplay.metrics import Outcome, RunLog, console_line, overall, summarise_groups
+from azmed.runs import RunLog
+from azmed.selfplay.metrics import Outcome, console_line, overall, summarise_groups
 from tests.conftest import run_cli
 
 

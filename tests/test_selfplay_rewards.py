@@ -80,8 +80,9 @@ def test_group_stats():
 
 
 @pytest.mark.parametrize("module", ["azmed.selfplay.rewards", "azmed.selfplay.metrics", "azmed.selfplay.update",
-                                    "azmed.selfplay.config", "azmed.selfplay.heldout", "azmed.selfplay.rollout",
-                                    "azmed.selfplay.trainer", "azmed.commands.plot"])
+                                    "azmed.selfplay.config", "azmed.selfplay.heldout", "azmed.generation",
+                                    "azmed.selfplay.trainer", "azmed.commands.plot", "azmed.config", "azmed.runs",
+                                    "simulator.answers", "simulator.datafiles", "simulator.verify"])
 def test_doctests(module):
     import doctest
     import importlib

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from azmed.model import LoraSpec, ModelSpec, load_policy, lora_state
-from azmed.selfplay.rollout import generate
+from azmed.generation import generate
 from azmed.selfplay.update import Sample, _collate, completion_logprobs, make_optimizer, micro_batches, \
     policy_gradient_update
 from tests.test_model import tiny_model_dir  # noqa: F401  (fixture)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from simulator.verify import DiagnosisIndex, extract_number, grade_diagnosis, grade_next_step, grade_number
+from simulator.answers import read_number
+from simulator.verify import DiagnosisIndex, grade_diagnosis, grade_next_step, grade_number
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +41,8 @@ def test_unparseable_diagnosis_is_a_format_failure(demo):
     ("12", 12.0), ("The anion gap is 12 mmol/L.", 12.0), ("Answer: 3 points", 3.0),
     ("Na 140 - Cl 104 - HCO3 24 = 12", 12.0), ("-2.5", -2.5), ("1,234.5 mL", 1234.5), ("none", None),
 ])
-def test_extract_number(text, value):
-    assert extract_number(text) == value
+def test_read_number(text, value):
+    assert read_number(text).value == value
 
 
 def test_number_tolerance():
@@ -55,5 +56,35 @@ def test_number_tolerance():
 
 def test_next_step(demo):
     sim, _ = demo
-    assert grade_next_step("Start oral iron supplementation", "D50.9", sim.diagnoses).correct
-    assert not grade_next_step("treat the underlying disease", "D50.9", sim.diagnoses).correct
+    step = sim.diagnoses["D50.9"].management[-1]
+    accepted = [step.first_line, *step.synonyms]
+    others = [p for d in sim.diagnoses.values() if d.id != "D50.9" for m in d.management for p in (m.first_line, *m.synonyms)]
+    assert grade_next_step("Start oral iron supplementation", accepted, others).correct
+    assert not grade_next_step("treat the underlying disease", accepted, others).correct
+    assert not grade_next_step("oral iron or treat the underlying disease", accepted, others).correct
+
+
+EGFR = "The eGFR is 58 mL/min/1.73 m2."
+
+
+def test_every_grader_reads_an_answer_the_same_way(sim):
+    """The self-play reward, sim-heldout (the environment's verify) and the MedCalc-Bench grader
+    share one reader: digits inside a unit are not the value, and a hedge is wrong."""
+    from azmed.envs.base import Task
+    from azmed.envs.clinical import ClinicalEnv
+    from azmed.eval.medcalc import grade as medcalc_grade
+    from simulator.verify import grade_calculation
+
+    env = ClinicalEnv(simulator=sim)
+    task = Task("clinical", "calculation", {"integer": False}, 58.0, "egfr")
+    row = {"kind": "number", "answer": 58.0, "lower": 55.1, "upper": 60.9}
+    for answer, correct, formatted in [(EGFR, True, True), ("Answer: 58", True, True), ("56-60", False, True),
+                                       ("about fifty", False, False)]:
+        verdicts = [grade_number(answer, 58.0, integer=False), env.verify(task, answer), medcalc_grade(row, answer)]
+        assert {(v.correct, v.formatted) for v in verdicts} == {(correct, formatted)}, (answer, verdicts)
+        assert len({repr(v.parsed) for v in verdicts}) == 1, (answer, verdicts)
+    assert read_number(EGFR).value == 58
+    due = {"kind": "date", "answer": "2021-03-07"}
+    for answer in ("Answer: 03/07/2021", "The due date is March 7, 2021.", "03/07/2021 or 03/08/2021", "spring"):
+        a, b = grade_calculation(answer, "03/07/2021", "date"), medcalc_grade(due, answer)
+        assert (a.correct, a.formatted) == (b.correct, b.formatted), answer

@@ -4,7 +4,7 @@ prompt, the raw answer, the parsed answer and the verdict of the clinical enviro
 
 Run with `azmed app`. The task, prompt and grading are the clinical environment's own
 (`ClinicalEnv.diagnosis_task`, `solve_prompt`, `verify`), so what you see is what self-play and
-`azmed eval` score. Generation is `azmed.selfplay.rollout.generate` (greedy at temperature 0).
+`azmed eval` score. Generation is `azmed.generation.generate` (greedy at temperature 0).
 
 Limits: the model is loaded once per (model, adapter) and kept for the whole server (a 135M
 model takes about 0.6 GB of memory); torch and transformers are imported only when a model is
@@ -82,7 +82,7 @@ st.code(prompt, language=None, wrap_lines=True)
 request = (task.key, prompt, model, adapter.path if adapter else None, int(max_new_tokens), float(temperature))
 if st.button("Ask the model", type="primary", key="ask_run"):
     try:
-        from azmed.selfplay.rollout import generate  # torch and transformers load here, not before
+        from azmed.generation import generate  # torch and transformers load here, not before
 
         with st.spinner(f"Loading {model}" + (f" with {adapter.label}" if adapter else "") + " (once per server)…"):
             policy = load_policy(model, str(adapter.path) if adapter else None)

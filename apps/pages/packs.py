@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from apps.pack_view import diagnosis_markdown, diagnosis_rows, reference_text, short_path, variable_rows
 from apps.resources import pack_signature, settings, show_error, simulator_or_stop
 from simulator import criteria as C
 from simulator.errors import SimulatorError
@@ -38,32 +39,30 @@ m2.metric("Diagnoses", len(sim.diagnoses))
 m3.metric("Variables", len(reg.variables))
 m4.metric("Findings", len(reg.findings))
 st.dataframe(pd.DataFrame([{"pack": p.pack, "title": p.title, "version": p.version, "diagnoses": len(p.diagnoses),
-                            "file": p.source} for p in sim.packs.values()]), hide_index=True, width="stretch")
+                            "file": short_path(p.source)} for p in sim.packs.values()]), hide_index=True,
+             width="stretch")
 
 name = st.selectbox("Pack", sorted(sim.packs), key="packs_pack")
 pack = sim.packs[name]
 st.header(pack.title)
 if pack.description:
     st.markdown(pack.description)
-st.caption(f"pack `{pack.pack}` · version {pack.version} · {pack.source}")
-
-
-def _ref(ref_id: str) -> str:
-    return pack.references.get(ref_id) or reg.references.get(ref_id) or ref_id
+st.caption(f"pack `{pack.pack}` · version {pack.version} · {short_path(pack.source)}")
 
 
 # ---- diagnoses ----------------------------------------------------------------------------------
 st.subheader("Diagnoses")
-rows = []
+st.dataframe(pd.DataFrame(diagnosis_rows(pack)), hide_index=True, width="stretch",
+             height=35 * (len(pack.diagnoses) + 1) + 3, column_config={"id": st.column_config.TextColumn(width=80),
+                            "name": st.column_config.TextColumn(width="medium"),
+                            "prior weight": st.column_config.NumberColumn(width=95),
+                            "age": st.column_config.TextColumn("age (mean ± SD)", width=115),
+                            "female": st.column_config.TextColumn(width=70)})
+st.caption("Open a diagnosis for its criteria (what the rule engine checks), differentials, first-line management "
+           "and references.")
 for d in pack.diagnoses:
-    rows.append({
-        "id": d.id, "name": d.name, "synonyms": ", ".join(d.synonyms),
-        "prior weight": d.prior.weight, "age": f"{d.prior.age.mean:g} ± {d.prior.age.sd:g}",
-        "female": f"{d.prior.female:.0%}", "criteria": str(sim.trees[d.id]),
-        "differentials": ", ".join(d.differentials), "supersedes": ", ".join(d.supersedes),
-        "first-line management": d.management.first_line, "references": "; ".join(d.references),
-    })
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    with st.expander(f"{d.id} · {d.name}"):
+        st.markdown(diagnosis_markdown(sim, pack, d))
 
 # ---- variables and findings ---------------------------------------------------------------------
 used: set[str] = set(pack.panel) | set(pack.variables)
@@ -75,37 +74,37 @@ for d in pack.diagnoses:
     used |= criteria_variables
     findings |= criteria_findings
 st.subheader("Variables")
-st.caption("Values are generated and checked in the canonical unit; the other units are accepted and converted. "
-           "A value outside the hard limits is impossible; outside the reference interval it is abnormal.")
-
-
-def _interval(var) -> str:
-    by_sex = var.normal_by_sex()
-    if len({tuple(v) for v in by_sex.values()}) == 1:
-        lo, hi = next(iter(by_sex.values()))
-        return f"{lo:g}–{hi:g}"
-    return "; ".join(f"{s} {lo:g}–{hi:g}" for s, (lo, hi) in by_sex.items())
-
-
-var_rows = []
-for vid, var in reg.variables.items():
-    if vid not in used:
-        continue
-    var_rows.append({
-        "id": vid, "name": var.name, "unit": display_unit(var.unit),
-        "also accepted": ", ".join(var.units), "hard limits": f"{var.limits[0]:g}–{var.limits[1]:g}",
-        "reference interval": _interval(var), "computed as": var.derive or "", "LOINC": var.loinc or "",
-        "from this pack": vid in pack.variables, "reference": _ref(var.ref),
-    })
-st.dataframe(pd.DataFrame(var_rows), hide_index=True, width="stretch")
+st.caption("Values are generated and checked in the canonical unit (its UCUM code beside it); the other units are "
+           "accepted and converted. A value outside the hard limits is impossible; outside the reference interval it "
+           "is abnormal.")
+var_rows = variable_rows(reg, used, pack)
+st.dataframe(pd.DataFrame(var_rows), hide_index=True, width="stretch", height=35 * (len(var_rows) + 1) + 3,
+             column_order=[c for c in var_rows[0] if c != "computed"] if var_rows else None,
+             column_config={"name": st.column_config.TextColumn(width=165),
+                            "id": st.column_config.TextColumn(width=95),
+                            "unit": st.column_config.TextColumn(width=80),
+                            "UCUM": st.column_config.TextColumn(width=85),
+                            "also accepted": st.column_config.TextColumn(width=110),
+                            "hard limits": st.column_config.TextColumn(width=80),
+                            "reference interval": st.column_config.TextColumn(width=135),
+                            "LOINC": st.column_config.TextColumn(width=70),
+                            "source": st.column_config.TextColumn(width=80, help="reference id, cited below"),
+                            "from this pack": st.column_config.CheckboxColumn("own", width=45,
+                                                                              help="defined by this pack")})
+computed = [(vid, reg.variables[vid]) for vid in reg.variables if vid in used and reg.variables[vid].derive]
+if computed:
+    with st.expander(f"Computed variables ({len(computed)}): how each is derived"):
+        for vid, var in computed:
+            st.markdown(f"**{var.name}** (`{vid}`, {display_unit(var.unit) or 'no unit'}) = `{var.derive}`")
 with st.expander(f"Findings ({len(findings & set(reg.findings))})"):
     st.dataframe(pd.DataFrame([{"id": fid, "name": f.name, "kind": f.kind, "also written": ", ".join(f.aliases),
                                 "from this pack": fid in pack.findings}
                                for fid, f in reg.findings.items() if fid in findings]),
                  hide_index=True, width="stretch")
-with st.expander(f"References ({len(pack.references)})"):
-    for ref_id, citation in pack.references.items():
-        st.markdown(f"- **{ref_id}**: {citation}")
+sources = sorted({row["source"] for row in var_rows} - set(pack.references))
+with st.expander(f"References ({len(pack.references) + len(sources)})"):
+    for ref_id in [*pack.references, *sources]:
+        st.markdown(f"- **{ref_id}**: {reference_text(ref_id, pack, reg)}")
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -122,7 +121,7 @@ def validation_report(source: str, signature: tuple) -> tuple[int, str]:
 
 
 st.subheader("Validation")
-st.caption(f"`azmed packs validate {pack.source}`: schema, names, ranges inside hard limits, distinguishable "
+st.caption(f"`azmed packs validate {short_path(pack.source)}`: schema, names, ranges inside hard limits, distinguishable "
            "criteria, and every diagnosis reachable by the engine.")
 source = Path(pack.source)
 if not source.is_file():
@@ -143,7 +142,10 @@ else:
 def generation_report(_sim, pack_name: str, n: int, seed: int, sim_id: int) -> pd.DataFrame:
     from simulator.report import pack_report, report_json
 
-    return pd.DataFrame(report_json(pack_report(_sim, pack_name, n, seed)))
+    report = pd.DataFrame(report_json(pack_report(_sim, pack_name, n, seed)))
+    # one column per figure: the per-coupling shares stay in `azmed packs report --json`
+    report["step_shares"] = report["step_shares"].map(lambda s: " / ".join(f"{x:.0%}" for x in s))
+    return report.drop(columns=["coupling_breaks"])
 
 
 def share_chart(report: pd.DataFrame, title: str, measures: dict[str, str], full_scale: bool = True) -> None:
@@ -163,8 +165,9 @@ def share_chart(report: pd.DataFrame, title: str, measures: dict[str, str], full
 
 st.subheader("Generation report")
 st.caption("`azmed packs report`: per diagnosis, the share of draws accepted by the engine, the share of values "
-           "outside their reference interval, engine agreement after a JSON round trip, and label balance "
-           "against the prior.")
+           "outside their reference interval, engine agreement after a JSON round trip, the share of cases "
+           "that break a physiology coupling, label balance against the prior, and how often each management "
+           "step is the first step.")
 r1, r2, _ = st.columns([2, 1, 3])
 n = r1.slider("Cases per diagnosis", min_value=5, max_value=200, value=20, step=5, key="packs_report_n")
 seed = r2.number_input("First seed", min_value=0, value=0, step=1, key="packs_report_seed")
@@ -180,10 +183,11 @@ if clicked or st.session_state.get("packs_report_for") == (name, n, seed):
         st.session_state["packs_report_for"] = (name, n, seed)
         share_chart(report, "Generation quality per diagnosis", {
             "acceptance": "draws accepted by the engine", "abnormal_share": "values outside the reference interval",
-            "engine_agreement": "same label after a JSON round trip"})
+            "engine_agreement": "same label after a JSON round trip",
+            "breaks": "cases breaking a physiology coupling"})
         share_chart(report, "Label balance: generated share against prior share", {
             "label_share": "share of generated labels", "prior_share": "prior weight share"}, full_scale=False)
         st.dataframe(report, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="percent")
                                     for c in ("acceptance", "abnormal_share", "engine_agreement", "label_share",
-                                              "prior_share")})
+                                              "prior_share", "breaks")})

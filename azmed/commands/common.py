@@ -1,9 +1,16 @@
-"""Small pieces shared by the CLI handlers: loading the simulator with readable errors,
-printing one-line failures, reading a JSON input file strictly, writing an output file
-without losing the old one, and showing program text with its control characters visible."""
+"""Small pieces shared by the CLI handlers: the one error style of every command, loading the
+simulator with readable errors, reading a JSON input file strictly, writing an output file
+without losing the old one, and showing text with its control characters visible.
+
+Every failure, whether argparse refuses an argument or a handler refuses the input, is printed
+to stderr as `azmed: error: <what was wrong and how to fix it>` (one line; a pack's list of
+problems follows on the next lines), and the command exits non-zero. Control characters in a
+message (a program's escape codes, a file name) are written as \\xNN, never acted on.
+"""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import sys
@@ -11,11 +18,23 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+ERROR_PREFIX = "azmed: error: "
+
 
 def fail(message: str, code: int = 2) -> int:
-    """Print `error: message` (control characters shown, not acted on); return `code`."""
-    print(f"error: {visible(message)}", file=sys.stderr)
+    """Print `message` in the error style (control characters shown, not acted on) and return
+    the exit code `code` (2: bad input)."""
+    print(f"{ERROR_PREFIX}{visible(message)}", file=sys.stderr)
     return code
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the error style of every other failure: the usage line of the (sub)command,
+    then `azmed: error: ...`. Subcommand parsers inherit it."""
+
+    def error(self, message: str):
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{ERROR_PREFIX}{message}\n")
 
 
 def load_simulator(extra_dirs=()):
@@ -32,7 +51,7 @@ def load_simulator(extra_dirs=()):
         return Simulator.load(extra_dirs=list(extra_dirs))
     except SimulatorError as exc:
         sep = "\n" if "\n" in str(exc) else " "  # one problem: one line
-        print(f"error: the rule packs do not load:{sep}{exc}", file=sys.stderr)
+        fail(f"the rule packs do not load:{sep}{exc}")
         return None
 
 

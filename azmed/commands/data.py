@@ -21,7 +21,7 @@ SHOWN_PROBLEMS = 5
 
 def run(args: argparse.Namespace) -> int:
     from azmed.finetune.convert import convert
-    from azmed.finetune.schema import RealCaseError, write_cases
+    from azmed.real_cases import RealCaseError, write_cases
 
     if Path(args.out).resolve() == Path(args.input).resolve():
         return fail(f"OUT {args.out} is the input file: write the converted cases to another file")

@@ -3,6 +3,7 @@
     azmed finetune --data cases.jsonl [--from-adapter DIR] [--config configs/finetune.yaml]
                    [--eval-fraction 0.2] [--strict] [key=value ...]
     azmed finetune --resume runs/20250101-120000-finetune-cases
+    azmed finetune --help-config                                 # every setting, with its default
 
 Prints one line per logged step and the run folder; exit 0 when the adapter is saved, 2 for
 bad input (file, config, adapter) with a one-line reason, 130 when interrupted (the last
@@ -17,9 +18,14 @@ from azmed.commands.common import fail
 
 
 def run(args: argparse.Namespace) -> int:
-    from azmed.finetune.config import ConfigError, load_config
-    from azmed.finetune.schema import RealCaseError
+    from azmed.config import ConfigError, describe, help_text
+    from azmed.finetune.config import FinetuneConfig, load_config
+    from azmed.real_cases import RealCaseError
 
+    if args.help_config:
+        print(help_text("Settings of `azmed finetune` (YAML keys, or dotted overrides such as trainer.lr=1e-4):",
+                        [("Fine-tuning config", describe(FinetuneConfig))]), end="")
+        return 0
     try:
         if args.resume:
             if args.config or args.overrides or args.eval_fraction is not None or args.from_adapter:
@@ -27,10 +33,7 @@ def run(args: argparse.Namespace) -> int:
                             "--config, --eval-fraction, --from-adapter and key=value overrides")
             cfg = None
         else:
-            overrides = list(args.overrides)
-            if args.eval_fraction is not None:
-                overrides.append(f"data.eval_fraction={args.eval_fraction}")
-            cfg = load_config(args.config, overrides)
+            cfg = load_config(args.config, args.overrides, flags={"data.eval_fraction": args.eval_fraction})
     except ConfigError as exc:
         return fail(str(exc))
 

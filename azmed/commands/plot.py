@@ -5,7 +5,7 @@ Three panels against the step: solver accuracy per (environment, task type), val
 rate per task type, and the mean reward per group. Curves are smoothed with a moving average
 (window of about a tenth of the run, at least 1) and the raw points drawn faintly behind them.
 When the run has finished its held-out check (heldout.json), the title gives base and adapter
-accuracy.
+accuracy on each held-out suite.
 
 Exit 0 when written, 2 when the folder has no readable metrics.jsonl.
 """
@@ -57,11 +57,12 @@ def plot_run(run_dir: Path, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from azmed.selfplay.metrics import read_metrics
+    from azmed.runs import RunFolder, read_metrics
 
+    folder = RunFolder(run_dir)
     records = read_metrics(run_dir)
     if not records:
-        raise ValueError(f"{run_dir / 'metrics.jsonl'} has no steps yet")
+        raise ValueError(f"{folder.metrics} has no steps yet")
     window = max(1, len(records) // 10)
     marker = "o" if len(records) < 20 else None  # a short run's points would not show as lines
     panels = [("solve", "accuracy", "solver accuracy"), ("propose", "valid", "valid-proposal rate")]
@@ -83,11 +84,10 @@ def plot_run(run_dir: Path, out: Path) -> Path:
         if ax.lines:
             ax.legend(fontsize=7)
     title = f"self-play run {run_dir.name} ({len(records)} steps)"
-    heldout = run_dir / "heldout.json"
-    if heldout.is_file():
-        h = json.loads(heldout.read_text())["sim-heldout"]
-        title += (f" | sim-heldout (n={h['n']}): base {100 * h['base']:.1f}% -> adapter "
-                  f"{100 * h['adapter']:.1f}% ({100 * h['delta']:+.1f} points)")
+    if folder.heldout.is_file():
+        for suite, h in json.loads(folder.heldout.read_text()).items():
+            title += (f" | {suite} (n={h['n']}): base {100 * h['base']:.1f}% -> adapter "
+                      f"{100 * h['adapter']:.1f}% ({100 * h['delta']:+.1f} points)")
     fig.suptitle(title)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)

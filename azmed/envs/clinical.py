@@ -1,22 +1,27 @@
 """The clinical environment: the case simulator behind the environment protocol (DESIGN §3).
 
 Task types
-- diagnosis:   a case -> one diagnosis (multiple choice among the label, its differentials and
-               other diagnoses of the pack, unless `options=0`). Truth: the engine's label.
+- diagnosis:   a case -> one diagnosis (multiple choice unless `choices=0`: the label and
+               distractors that the engine does not fire on the case and that are not nested with
+               the label, preferably with partial evidence in it). Truth: the engine's label.
 - abduction:   a case with one criteria variable hidden and the diagnosis given -> a value for it
                that makes the engine reach that diagnosis (any such value is correct; verified by
                re-running the engine on the completed case).
 - calculation: values and a calculator -> its result (exact for integer scores, +-5 % else).
-- next_step:   a case and its diagnosis -> the first-line management step from the pack.
+- next_step:   a case and its diagnosis -> the first management step from the pack that fits the
+               case (steps can depend on severity); graded by the step's text and synonyms.
 - self_edit:   the proposer rewrites a given case (add a confounder, drop a give-away finding,
                change units); the result is a diagnosis task if the simulator still validates it.
                The trainer keeps it only when it lands in the learnability band.
 
 Proposals are edits of a reference case in the line format of `simulator.render` ("name: value
 unit" lines; JSON also accepted): the proposer writes only the lines it changes (a whole case
-written out is accepted too), `validate` applies them to the reference, the engine decides the new
-label, and an unchanged copy of a known case is rejected as `duplicate`. `self_edit` proposals are
-whole rewritten cases.
+written out is accepted too), `validate` applies them to the reference case
+(`simulator.validation.edit_case`), the engine decides the new label, and an unchanged copy of a
+known case is rejected as `duplicate`. `self_edit` proposals are whole rewritten cases.
+
+Options (`ClinicalEnvConfig`, `envs.clinical.options.*` in a training config): task types,
+packs, multiple-choice options, extra pack folders, seed tasks per type, lenient parsing.
 
 Seeds: training draws cases from seeds below `HELDOUT_SEED_BASE`; `heldout_tasks` uses seeds
 from it upward, so the held-out suite never overlaps training cases.
@@ -25,15 +30,19 @@ from it upward, so the held-out suite never overlaps training cases.
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from functools import cached_property
+from typing import Any, Sequence
 
-from azmed.envs.base import Rejection, Task, Verdict, stable_key
+from pydantic import Field, field_validator
+
+from azmed.envs.base import EnvConfig, Environment, Rejection, Task, Verdict, stable_key
 from simulator import calculators
 from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
-from simulator.validation import FINDING_FIELDS, apply_edit, parse_case, read_proposal, validate_case
-from simulator.verify import grade_diagnosis, grade_next_step, grade_number
+from simulator.validation import (EDIT_FIELDS, case_from_json, case_identity, edit_case, parse_case, proposal_dict,
+                                 validate_case)
+from simulator.verify import ManagementIndex, answer_number, grade_calculation, grade_diagnosis
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
 HELDOUT_SEED_BASE = 2_000_000_000
@@ -43,24 +52,47 @@ EDITS = ("add a confounding finding or value that does not change the diagnosis"
          "change the units of two measurements (for example mg/dL to mmol/L) with converted values")
 
 
-class ClinicalEnv:
-    name = "clinical"
+class ClinicalEnvConfig(EnvConfig):
+    """Options of the clinical environment (`make_env("clinical", **options)`)."""
 
-    def __init__(self, task_types: Sequence[str] = TASK_TYPES, packs: Sequence[str] | str = "all",
-                 options: int = 4, packs_dirs: Sequence[str] = (), seed_tasks_per_type: int = 8,
-                 lenient: bool = True, simulator: Simulator | None = None):
-        unknown = set(task_types) - set(TASK_TYPES)
+    task_types: list[str] = Field(default_factory=lambda: list(TASK_TYPES), description="task types offered: "
+                                  + ", ".join(TASK_TYPES))
+    packs: str | list[str] = Field("all", description="rule packs whose cases are used: 'all', a pack name or "
+                                   "a list of them")
+    choices: int = Field(4, ge=0, description="answer options of a diagnosis task (multiple choice; 0 = free answer)")
+    packs_dirs: list[str] = Field(default_factory=list, description="extra folders of rule packs to load")
+    seed_tasks_per_type: int = Field(8, ge=1, description="simulator tasks that start each task type's buffer")
+    lenient: bool = Field(True, description="drop a minority of unknown lines in a proposal instead of rejecting "
+                          "it (see simulator.validation.parse_case)")
+
+    @field_validator("task_types")
+    @classmethod
+    def _known_task_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(TASK_TYPES))
         if unknown:
-            raise ValueError(f"unknown clinical task types {sorted(unknown)}; choose from {list(TASK_TYPES)}")
-        self._task_types = tuple(task_types)
-        self.sim = simulator or Simulator.load(extra_dirs=list(packs_dirs))
-        self.packs = list(self.sim.packs) if packs in ("all", None) else [packs] if isinstance(packs, str) else list(packs)
-        self.options = options
-        # drop a minority of unknown lines in proposals rather than reject them (see parse_case)
-        self.lenient = lenient
-        self.n_seed = seed_tasks_per_type
+            raise ValueError(f"unknown clinical task types {unknown}; choose from {list(TASK_TYPES)}")
+        return value
+
+
+class ClinicalEnv(Environment):
+    name = "clinical"
+    all_task_types = TASK_TYPES
+    Config = ClinicalEnvConfig
+    enabled_by_default = True
+    heldout_suite = "sim-heldout"
+
+    def __init__(self, config: ClinicalEnvConfig | None = None, *, simulator: Simulator | None = None,
+                 **options: Any) -> None:
+        super().__init__(config, **options)
+        cfg = self.config
+        self._task_types = tuple(cfg.task_types)
+        self.sim = simulator or Simulator.load(extra_dirs=list(cfg.packs_dirs))
+        packs = cfg.packs
+        self.packs = list(self.sim.packs) if packs == "all" else [packs] if isinstance(packs, str) else list(packs)
+        self.options = cfg.choices  # answer options of a diagnosis task (read by `_choices`)
+        self.lenient = cfg.lenient
+        self.n_seed = cfg.seed_tasks_per_type
         self.reg = self.sim.registry
-        self._seen: set[str] = set()
 
     @property
     def task_types(self) -> Sequence[str]:
@@ -68,17 +100,12 @@ class ClinicalEnv:
 
     # ---- task construction from cases -------------------------------------------------------------
     def _case_key(self, case: Case) -> str:
-        return stable_key(case.age, case.sex, sorted(case.findings), sorted((k, round(float(v), 3)) for k, v in case.values.items()))
+        return stable_key(*case_identity(case))
 
     def _choices(self, case: Case, rng: random.Random) -> list[str]:
-        dx = self.sim.diagnoses[case.label]
-        pool = [d for d in dx.differentials if d in self.sim.diagnoses]
-        same_pack = [d.id for d in self.sim.packs[self.sim.pack_of[case.label]].diagnoses if d.id != case.label and d.id not in pool]
-        rng.shuffle(same_pack)
-        picks = [case.label, *pool[: self.options - 1]]
-        picks += same_pack[: self.options - len(picks)]
-        rng.shuffle(picks)
-        return [self.sim.diagnoses[d].name for d in picks]
+        """Option names: the label and distractors that do not fire on the case, are not nested
+        with the label, and preferably have partial evidence in it (simulator/options.py)."""
+        return [self.sim.diagnoses[d].name for d in self.sim.options(case, self.options, rng)]
 
     def _payload(self, case: Case) -> dict:
         return {"case": case.to_json(self.reg), "lines": to_lines(case, self.reg), "summary": summary(case, self.reg)}
@@ -125,7 +152,7 @@ class ClinicalEnv:
         # not listed are absent, as the solver prompt says
         inputs = {i.name: values[i.name] for i in calc.inputs if values.get(i.name) is not None}
         payload = {"calculator": calc.id, "calculator_name": calc.name, "inputs": inputs,
-                   "case": case.to_json(self.reg), "unit": calc.unit, "integer": calc.integer}
+                   "case": case.to_json(self.reg), "unit": calc.unit, "integer": calc.integer, "kind": calc.kind}
         return Task("clinical", "calculation", payload, result.answer,
                     stable_key(calc.id, sorted((k, str(v)) for k, v in inputs.items())),
                     {"pack": case.pack or "calculators", "calculator": calc.id, "integer": calc.integer,
@@ -141,11 +168,14 @@ class ClinicalEnv:
         return sorted(out)
 
     def next_step_task(self, case: Case) -> Task:
+        """The first management step of the case's diagnosis that fits this case (a pack's steps
+        can depend on severity: symptomatic hyponatraemia -> hypertonic saline)."""
         dx = self.sim.diagnoses[case.label]
+        index, step = self.sim.management_step(case)
         payload = {"case": case.to_json(self.reg), "summary": summary(case, self.reg), "diagnosis": dx.name,
                    "diagnosis_id": dx.id}
-        return Task("clinical", "next_step", payload, dx.management.first_line,
-                    stable_key("next", self._case_key(case)), {"pack": self.sim.pack_of[dx.id], "diagnosis": dx.id})
+        return Task("clinical", "next_step", payload, step.first_line, stable_key("next", self._case_key(case)),
+                    {"pack": self.sim.pack_of[dx.id], "diagnosis": dx.id, "management": index})
 
     def task_from_seed(self, task_type: str, seed: int) -> Task:
         """A task built from a generated case (seed tasks, held-out tasks)."""
@@ -179,7 +209,7 @@ class ClinicalEnv:
     # ---- protocol ----------------------------------------------------------------------------------
     def seed_tasks(self, task_type: str) -> list[Task]:
         tasks = self._tasks_from_seeds(task_type, range(1, 1 + 3 * self.n_seed))[: self.n_seed]
-        self._seen.update(t.key for t in tasks)
+        self.remember(tasks)
         return tasks
 
     def sample_tasks(self, task_type: str, n: int, rng: random.Random) -> list[Task]:
@@ -208,7 +238,7 @@ class ClinicalEnv:
             return (f"{shown}Rewrite this case: {edit}. Keep the same 'name: value unit' lines. "
                     "Reply with the rewritten case only.")
         if task_type == "calculation" and "calculator" not in ref.payload:  # a case without one
-            c = calculators.get(rng.choice(sorted(calculators.CALCULATORS)))
+            c = calculators.get(rng.choice(self._case_calculator_ids()))
             return (f"{shown}Write a new patient case that has every value needed for the {c.name} "
                     f"({', '.join(c.required)}), in the same 'name: value unit' lines. Start with the line "
                     f"'calculator: {c.id}'. Reply with the case only.")
@@ -218,6 +248,13 @@ class ClinicalEnv:
                     f"({', '.join(c.required)}). Reply with the changed lines only, as 'name: value unit'.")
         return (f"{shown}Write a new patient by changing one or two lines of this case, for example a lab "
                 "value, a symptom or the age. Reply with the changed lines only, as 'name: value unit'.")
+
+    def _case_calculator_ids(self) -> list[str]:
+        """Calculators a case can feed: a numeric answer and every required input a variable or
+        finding of the registry (or age/sex); dates, doses and steroid choices are not case data."""
+        return sorted(c.id for c in calculators.CALCULATORS.values()
+                      if c.output == "number" and c.required
+                      and all(n in ("age", "sex") or self.reg.resolve(n) for n in c.required))
 
     def _case_refs(self, references: Sequence[Task]) -> list[Task]:
         return [r for r in references if "case" in r.payload] or self.seed_tasks("diagnosis")[:1]
@@ -229,82 +266,65 @@ class ClinicalEnv:
         return lines
 
     def _lines_from_json(self, case_json: dict) -> str:
-        parsed = parse_case(self.sim, case_json)
-        return to_lines(parsed, self.reg) if isinstance(parsed, Case) else ""
-
-    def remember(self, tasks: Sequence[Task]) -> None:
-        """Known tasks (a resumed run's buffers): proposals equal to one are duplicates."""
-        self._seen.update(t.key for t in tasks)
+        case = case_from_json(self.sim, case_json)
+        return to_lines(case, self.reg) if case is not None else ""
 
     def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
         """A proposal -> a task, or a rejection with its reason. With `references` (the tasks the
         proposer was shown), the proposal's lines edit the last one (see `propose_prompt`)."""
-        try:
-            data = read_proposal(proposal_text)
-        except ValueError as exc:
-            return Rejection("parse", f"{exc}; write the case as 'name: value' lines or one JSON object")
-        if not isinstance(data, dict):
-            return Rejection("schema", "the case must be 'name: value' lines or one JSON object")
-        refs = [r for r in references if "case" in r.payload]
-        base = None
-        if refs and task_type != "self_edit":
-            if not self._names_something(data):
-                return Rejection("parse", "no line names a value or finding of the case; write changed lines "
-                                 "as 'name: value unit', e.g. 'potassium: 6.1 mmol/L'")
-            base = read_proposal(self._ref_text(refs[-1], task_type))
-            data = apply_edit(base, data, self.reg)
+        proposed = self._proposed_case(task_type, proposal_text, references)
+        if isinstance(proposed, Rejection):
+            return proposed
+        case, fields, changed, ref_calc = proposed
         if task_type == "calculation":
-            calc = str(data.pop("calculator", "") or "").strip()
+            calc = str(fields.get("calculator", "") or "").strip()
             if not calc:
                 return Rejection("schema", "start the case with a line 'calculator: NAME'")
             try:
                 calculators.get(calc)
             except calculators.CalculatorInputError as exc:
                 return Rejection("schema", str(exc))
-            case = parse_case(self.sim, data, lenient=self.lenient)
-            if isinstance(case, Rejection):
-                return case
-            if base is not None and self._unchanged(base, case, calc):
+            if not changed and calc == ref_calc:
                 return Rejection("duplicate", "no line changes the reference case; change one of its inputs")
             task = self.calculation_task(case, calc)
         else:
-            mask = data.pop("mask", None) if task_type == "abduction" else None
-            case = validate_case(self.sim, data, lenient=self.lenient)
-            if isinstance(case, Rejection):
-                return case
-            if base is not None and self._unchanged(base, case):
+            if not changed:
                 return Rejection("duplicate", "no line changes the reference case; change a value or a finding")
             if self.sim.pack_of[case.label] not in self.packs:
                 return Rejection("out-of-scope", f"the engine labels it {case.label} ({case.label_name}), outside "
                                  f"the packs in training: {', '.join(self.packs)}")
             if task_type == "abduction":
-                task = self.abduction_task(case, random.Random(self._case_key(case)), mask)
+                task = self.abduction_task(case, random.Random(self._case_key(case)), fields.get("mask"))
             elif task_type == "next_step":
                 task = self.next_step_task(case)
             else:
                 task = self.diagnosis_task(case, task_type)
         if isinstance(task, Rejection):
             return task
-        if task.key in self._seen:
-            return Rejection("duplicate", "this task is identical to a known one; change some values or findings")
-        self._seen.add(task.key)
-        return task
+        return self.admit(task, "change some values or findings")
 
-    def _names_something(self, data: dict) -> bool:
-        """Whether a proposal has at least one line the registry (or the case format) knows."""
-        if any(k in data for k in ("age", "sex", "calculator", "mask")):
-            return True
-        named = [*data.get("measurements", {}), *(x for k in FINDING_FIELDS for x in data.get(k) or [])]
-        return any(self.reg.resolve(str(n)) is not None for n in named)
-
-    def _unchanged(self, base: dict, case: Case, calc: str | None = None) -> bool:
-        """Whether an edited case equals its reference (an edit that changes nothing, or a copy
-        whose values differ only by the rounding of the shown lines)."""
-        ref = parse_case(self.sim, dict(base), lenient=True)
-        if isinstance(ref, Rejection):
-            return False
-        same_calc = calc is None or str(base.get("calculator", "")).strip() == calc
-        return same_calc and self._case_key(ref) == self._case_key(case)
+    def _proposed_case(self, task_type: str, text: str, references: Sequence[Task]):
+        """(case, non-case fields such as the calculator, whether the case differs from the
+        reference, the reference's calculator) of a proposal, or its rejection. With a reference
+        case the proposal edits it; a self-edit and a proposal without a reference are whole cases."""
+        label = task_type != "calculation"  # a calculation needs values, not a diagnosis
+        refs = [r for r in references if "case" in r.payload]
+        reference = case_from_json(self.sim, refs[-1].payload["case"]) if refs else None
+        if reference is not None and task_type != "self_edit":
+            ref_calc = refs[-1].payload.get("calculator") if task_type == "calculation" else None
+            edit = edit_case(self.sim, reference, text, fields={"calculator": ref_calc} if ref_calc else None,
+                             lenient=self.lenient, label=label)
+            if isinstance(edit, Rejection):
+                return edit
+            return edit.case, edit.fields, edit.changed, ref_calc
+        data = proposal_dict(text)
+        if isinstance(data, Rejection):
+            return data
+        fields = {k: data.pop(k) for k in EDIT_FIELDS if k in data}
+        case = (validate_case if label else parse_case)(self.sim, data, lenient=self.lenient)
+        if isinstance(case, Rejection):
+            return case
+        return case, fields, True, None
 
     def solve_prompt(self, task: Task) -> str:
         p = task.payload
@@ -331,19 +351,29 @@ class ClinicalEnv:
             return grade_diagnosis(answer_text, task.answer, self.sim.diagnosis_index,
                                    {k: d.name for k, d in self.sim.diagnoses.items()})
         if task.task_type == "calculation":
-            return grade_number(answer_text, task.answer, bool(task.payload.get("integer")))
+            kind = task.payload.get("kind") or ("integer" if task.payload.get("integer") else "decimal")
+            return grade_calculation(answer_text, task.answer, kind)
         if task.task_type == "next_step":
-            return grade_next_step(answer_text, task.meta["diagnosis"], self.sim.diagnoses)
+            return self._verify_next_step(task, answer_text)
         if task.task_type == "abduction":
             return self._verify_abduction(task, answer_text)
         raise ValueError(f"unknown task type {task.task_type}")
 
-    def _verify_abduction(self, task: Task, answer_text: str) -> Verdict:
-        from simulator.verify import extract_number
+    @cached_property
+    def _management(self) -> ManagementIndex:
+        return ManagementIndex(self.sim.diagnoses.values())
 
-        value = extract_number(answer_text or "")
-        if value is None:
-            return Verdict(False, None, "no number in the answer", formatted=False)
+    def _verify_next_step(self, task: Task, answer_text: str) -> Verdict:
+        dx = self.sim.diagnoses[task.meta["diagnosis"]]
+        index = task.meta.get("management")
+        if index is None:  # a task from before steps depended on the case: find it by its text
+            index = next((i for i, m in enumerate(dx.management) if m.first_line == task.answer), 0)
+        return self._management.grade(answer_text, dx.id, index)
+
+    def _verify_abduction(self, task: Task, answer_text: str) -> Verdict:
+        value = answer_number(answer_text)
+        if isinstance(value, Verdict):
+            return value
         case_json = {**task.payload["case"], "measurements": dict(task.payload["case"]["measurements"])}
         case_json["measurements"][task.payload["hidden"]] = {"value": value, "unit": task.payload["unit"]}
         result = validate_case(self.sim, case_json)

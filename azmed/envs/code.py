@@ -28,7 +28,7 @@ values are later compared by repr).
 Proposals and answers use fenced blocks (```python, ```input, ```message, ```output) and
 are parsed leniently: the last block of a kind wins, an untagged fence or a bare last line
 is accepted where unambiguous. `validate_many` and `verify_many` batch every program run
-of many proposals or answers into one `Sandbox.run_many` call; the trainer should use them.
+of many proposals or answers into one `Sandbox.run_many` call (the trainer calls them).
 
 Limits: only what `f` returns counts (printing is ignored). Comparisons happen here, on
 reprs, so an object claiming to equal everything does not pass; a program forging its own
@@ -38,15 +38,14 @@ result in the sandbox's pipe would (see `azmed.sandbox.worker`).
 from __future__ import annotations
 
 import ast
-import collections
 import random
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from azmed.envs.base import Rejection, Task, Verdict, extract_block, stable_key
+from azmed.envs.base import EnvConfig, Environment, Rejection, Task, Verdict, extract_block, stable_key
 from azmed.sandbox import BANNED_IMPORTS, Job, RunResult, Sandbox, find_banned_imports
 
 TASK_TYPES = ("deduction", "abduction", "induction")
@@ -56,10 +55,8 @@ IDENTITY_PROGRAM = "def f(a):\n    return a"
 _RUN_REASON = {"error": "error", "timeout": "timeout", "out-of-memory": "memory", "violation": "unsafe"}
 
 
-class CodeEnvConfig(BaseModel):
+class CodeEnvConfig(EnvConfig):
     """Options of the code environment (`make_env("code", **options)`)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     task_types: list[Literal["deduction", "abduction", "induction"]] = Field(
         default_factory=lambda: list(TASK_TYPES), description="task types offered")
@@ -74,7 +71,6 @@ class CodeEnvConfig(BaseModel):
     induction_inputs: int = Field(6, ge=2, le=20, description="inputs the induction proposer is asked for")
     min_induction_inputs: int = Field(4, ge=2, description="fewest valid, distinct induction inputs accepted")
     max_references: int = Field(6, ge=0, description="most reference tasks shown in a proposer prompt")
-    remembered_keys: int = Field(100_000, ge=0, description="reference keys remembered for duplicate checks")
 
 
 # ---------------------------------------------------------------------------------------
@@ -243,16 +239,18 @@ class _Proposal:
     message: str
 
 
-class CodeEnv:
+class CodeEnv(Environment):
     """The code executor environment; see the module docstring."""
 
     name = "code"
+    all_task_types = TASK_TYPES
+    Config = CodeEnvConfig
+    heldout_suite = "code-heldout"
 
-    def __init__(self, sandbox: Sandbox | None = None, **options) -> None:
-        self.config = CodeEnvConfig(**options)
+    def __init__(self, config: CodeEnvConfig | None = None, *, sandbox: Sandbox | None = None, **options) -> None:
+        super().__init__(config, **options)
         self._sandbox = sandbox
         self._own_sandbox = sandbox is None
-        self._known: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._seeds: dict[str, list[Task]] = {}
         self._pin = 0
 
@@ -274,14 +272,6 @@ class CodeEnv:
             self._sandbox.close()
             self._sandbox = None
 
-    def remember(self, tasks: Sequence[Task]) -> None:
-        """Count these tasks as known: proposing one again is a "duplicate"."""
-        for task in tasks:
-            self._known[task.key] = None
-            self._known.move_to_end(task.key)
-        while len(self._known) > self.config.remembered_keys:
-            self._known.popitem(last=False)
-
     def _check_type(self, task_type: str) -> None:
         if task_type not in TASK_TYPES:
             raise ValueError(f"unknown code task type {task_type!r}: choose one of {', '.join(TASK_TYPES)}")
@@ -294,7 +284,7 @@ class CodeEnv:
             inputs = ["'Hello world'"] if task_type != "induction" else [
                 "'Hello world'", "7", "[1, 2, 3]", "{'a': 1}", "(2.5, 'x')", "True"]
             text = self.proposal_text(IDENTITY_PROGRAM, inputs, "Return the argument unchanged.")
-            task = self.validate_many(task_type, [text])[0]
+            task = self._checked(task_type, [text], known_ok=True)[0]
             if isinstance(task, Rejection):
                 raise RuntimeError(f"the sandbox cannot run the identity seed: {task}")
             self._seeds[task_type] = [task]
@@ -366,7 +356,14 @@ class CodeEnv:
     def validate_many(self, task_type: str, texts: Sequence[str],
                       references: Sequence[Sequence[Task]] = ()) -> list[Task | Rejection]:
         """Validate many proposals of one type, running all their programs together (proposals
-        are whole triplets: the references shown to the proposer are not needed)."""
+        are whole triplets: the references shown to the proposer are not needed). A proposal
+        equal to a known task is rejected before anything runs; valid tasks become known."""
+        return [self.admit(r, "change the program or the input") if isinstance(r, Task) else r
+                for r in self._checked(task_type, texts)]
+
+    def _checked(self, task_type: str, texts: Sequence[str], known_ok: bool = False) -> list[Task | Rejection]:
+        """Parse, check and run proposals (all runs together); with `known_ok` a proposal equal
+        to a known task is run too, not rejected."""
         self._check_type(task_type)
         seen_in_batch: set[str] = set()
         items = []
@@ -377,7 +374,7 @@ class CodeEnv:
                 continue
             inputs = sorted(parsed.inputs) if task_type == "induction" else parsed.inputs
             key = stable_key(self.name, task_type, parsed.canonical_program, inputs)
-            if key in self._known or key in seen_in_batch:
+            if (self.is_known(key) and not known_ok) or key in seen_in_batch:
                 items.append(Rejection("duplicate", "this task is the same as one already shown or "
                                                     "proposed; change the program or the input"))
                 continue

@@ -33,6 +33,7 @@ from typing import Any
 
 from azmed.envs.base import Verdict
 from azmed.eval.harness import Item, Suite, SuiteDataError, group_rates, mean, scored, shared_simulator
+from azmed.real_cases import render_findings
 from simulator.readers import InputError, loads_json
 
 TRUTH_KEY = "Correct_Diagnosis"
@@ -102,24 +103,9 @@ def _first_clause(text: str) -> str:
     return text
 
 
-def render_case(node: Any, depth: int = 0) -> list[str]:
+def render_case(case: dict[str, Any]) -> list[str]:
     """The case as indented "Key: value" lines, every key but `Correct_Diagnosis`."""
-    lines = []
-    pad = "  " * depth
-    for key, value in node.items():
-        if key == TRUTH_KEY:
-            continue
-        label = key.replace("_", " ")
-        if isinstance(value, dict):
-            lines.append(f"{pad}{label}:")
-            lines += render_case(value, depth + 1)
-        elif isinstance(value, list):
-            lines.append(f"{pad}{label}: " + "; ".join(map(str, value)))
-        elif isinstance(value, bool):
-            lines.append(f"{pad}{label}: {'yes' if value else 'no'}")
-        else:
-            lines.append(f"{pad}{label}: {value}")
-    return lines
+    return render_findings(case, list_sep="; ", skip={TRUTH_KEY})
 
 
 def _find_truth(node: Any) -> str | None:

@@ -1,12 +1,15 @@
-"""The typed configuration of `azmed eval`: the model, batching, and one block of options per
-suite, with dotted `key=value` overrides from the command line.
+"""The typed configuration of `azmed eval`: the model (the same `ModelSpec` block as training, so
+a run's system prompt and precision carry over unchanged), batching, and one block of options
+per suite. It is loaded by the one config loader (`azmed.config.load_config`): the command's
+flags, then dotted `key=value` overrides.
 
-    from azmed.eval.config import EvalConfig, apply_overrides
-    cfg = apply_overrides(EvalConfig(), ["batch_size=32", "medcalc.max_new_tokens=96"])
-    cfg.model_spec()            # the ModelSpec to load
+    from azmed.config import load_config
+    from azmed.eval.config import EvalConfig
+    cfg = load_config(EvalConfig, overrides=["batch_size=32", "medcalc.max_new_tokens=96",
+                                             "model.device=cuda"])
+    cfg.suite_options("sim-heldout").n
 
-Every field has a description; an unknown key is an error that names the known ones. Values of
-overrides are read as YAML scalars (`32`, `0.5`, `true`, `null`, `cuda`).
+`azmed eval --help-config` lists every setting with its type, default and description.
 
 Limits: generation is always greedy (temperature 0), so a run is reproducible on the same
 machine and batch size; the batch composition can still move a greedy choice on a tie.
@@ -15,60 +18,58 @@ machine and batch size; the batch composition can still move a greedy choice on 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Sequence
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field
+
+from azmed.config import ConfigError, StrictModel
+from azmed.model import ModelSpec
+
+__all__ = ["ConfigError", "EvalConfig", "AGENTCLINIC_JSONL", "MEDCALC_CSV"]
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 MEDCALC_CSV = DATA_DIR / "medcalc_bench_dev.csv"
 AGENTCLINIC_JSONL = DATA_DIR / "agentclinic_medqa.jsonl"
 
 
-class ConfigError(ValueError):
-    """A configuration value or override that cannot be used; the message says how to fix it."""
-
-
-class _Options(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SimHeldoutOptions(_Options):
+class SimHeldoutOptions(StrictModel):
     n: int = Field(300, ge=1, description="held-out simulator tasks (split evenly over the task types)")
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
                                   description="clinical task types to evaluate")
     max_new_tokens: int = Field(32, ge=1, description="tokens generated per answer")
 
 
-class MedCalcOptions(_Options):
+class MedCalcOptions(StrictModel):
     csv: str = Field(str(MEDCALC_CSV), description="MedCalc-Bench CSV (the shipped dev copy by default)")
     max_new_tokens: int = Field(48, ge=1, description="tokens generated per answer")
 
 
-class AgentClinicOptions(_Options):
+class AgentClinicOptions(StrictModel):
     jsonl: str = Field(str(AGENTCLINIC_JSONL), description="AgentClinic OSCE JSONL (the shipped MedQA copy by default)")
     max_new_tokens: int = Field(32, ge=1, description="tokens generated per answer")
 
 
-class CodeHeldoutOptions(_Options):
+class CodeHeldoutOptions(StrictModel):
     n: int = Field(100, ge=1, description="held-out code triplets (split evenly over deduction and abduction)")
     max_new_tokens: int = Field(64, ge=1, description="tokens generated per answer")
     timeout: float = Field(2.0, gt=0, le=60, description="sandbox wall-clock seconds per program run")
 
 
-class HumanEvalOptions(_Options):
+class HumanEvalOptions(StrictModel):
     max_new_tokens: int = Field(320, ge=1, description="tokens generated per completion")
     timeout: float = Field(5.0, gt=0, le=60, description="sandbox wall-clock seconds per problem's tests")
 
 
-class EvalConfig(_Options):
+class RealCaseOptions(StrictModel):
+    jsonl: str | None = Field(None, description="real-case JSONL file (docs/real-cases.md), e.g. a fine-tuning "
+                              "run's heldout.jsonl or the output of `azmed data convert`")
+    max_new_tokens: int = Field(32, ge=1, description="tokens generated per answer")
+
+
+class EvalConfig(StrictModel):
     """Everything `azmed eval` needs besides the suite names and output path."""
 
-    model: str = Field("embedded", description="'embedded', a local HF folder, or a model id in the local HF cache")
+    model: ModelSpec = Field(default_factory=ModelSpec, description="the base model (the training block)")
     adapter: str | None = Field(None, description="LoRA adapter folder (e.g. runs/<run>/adapter)")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="'auto' = cuda if available, else cpu")
-    dtype: Literal["auto", "float32", "bfloat16"] = Field("auto", description="see ModelSpec.dtype")
-    threads: int = Field(0, ge=0, description="torch CPU threads (0 = torch's default)")
     batch_size: int = Field(16, ge=1, description="prompts generated together")
     max_batch_tokens: int = Field(24_000, ge=256, description="cap on (longest prompt tokens x batch) per batch, so "
                                   "long patient notes are batched smaller instead of exhausting memory")
@@ -79,61 +80,13 @@ class EvalConfig(_Options):
     agentclinic: AgentClinicOptions = Field(default_factory=AgentClinicOptions)
     code_heldout: CodeHeldoutOptions = Field(default_factory=CodeHeldoutOptions)
     humaneval: HumanEvalOptions = Field(default_factory=HumanEvalOptions)
+    real_cases: RealCaseOptions = Field(default_factory=RealCaseOptions)
 
-    def model_spec(self):
-        from azmed.model import ModelSpec
+    @staticmethod
+    def block_name(suite: str) -> str:
+        """The options block of a suite: 'sim-heldout' -> `sim_heldout`."""
+        return suite.replace("-", "_")
 
-        return ModelSpec(name=self.model, device=self.device, dtype=self.dtype, threads=self.threads)
-
-    def suite_options(self, suite: str) -> _Options:
-        """The options block of a suite ('sim-heldout' -> `sim_heldout`)."""
-        return getattr(self, suite.replace("-", "_"))
-
-
-def build_config(values: dict[str, Any], overrides: Sequence[str] = ()) -> EvalConfig:
-    """An `EvalConfig` from `values` (nested dicts for suite blocks), then dotted overrides;
-    every problem is a `ConfigError` naming the setting.
-
-    >>> build_config({"medcalc": {"max_new_tokens": 64}}, ["batch_size=8"]).batch_size
-    8
-    """
-    return apply_overrides(_validated(values), overrides)
-
-
-def _validated(data: dict[str, Any]) -> EvalConfig:
-    try:
-        return EvalConfig(**data)
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigError(f"invalid eval setting: {problems}") from None
-
-
-def apply_overrides(cfg: EvalConfig, overrides: Sequence[str]) -> EvalConfig:
-    """A copy of `cfg` with dotted `key=value` overrides applied and validated.
-
-    >>> apply_overrides(EvalConfig(), ["batch_size=8", "medcalc.max_new_tokens=64"]).medcalc.max_new_tokens
-    64
-    """
-    data: dict[str, Any] = cfg.model_dump()
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"override {item!r} is not key=value (e.g. batch_size=32 or medcalc.max_new_tokens=96)")
-        path = key.strip().replace("-", "_").split(".")
-        node = data
-        for depth, part in enumerate(path):
-            where = ".".join(path[:depth]) or "the eval config"
-            if not isinstance(node, dict):
-                raise ConfigError(f"unknown setting {key.strip()!r}: {where} is a single value, not a block of settings")
-            if part not in node:
-                raise ConfigError(f"unknown setting {key.strip()!r}: {where} has {', '.join(sorted(node))}")
-            if depth == len(path) - 1:
-                try:
-                    value = yaml.safe_load(raw) if raw.strip() else None
-                except yaml.YAMLError:
-                    value = raw
-                # A text setting keeps the text as typed (a file named "123" stays "123").
-                node[part] = raw if isinstance(node[part], str) and value is not None else value
-            else:
-                node = node[part]
-    return _validated(data)
+    def suite_options(self, suite: str) -> StrictModel:
+        """The options of a suite ('sim-heldout' -> `sim_heldout`)."""
+        return getattr(self, self.block_name(suite))

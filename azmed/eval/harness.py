@@ -4,6 +4,8 @@
     from azmed.eval.config import EvalConfig
     from azmed.eval.harness import SUITES, evaluate, make_suite
     summary = evaluate(["medcalc", "agentclinic"], EvalConfig(limit=10), out="base.json")
+    run = run_suite(make_suite("medcalc"), policy, limit=5, batch_size=8, max_batch_tokens=24_000)
+    run.summary, run.records                            # one suite, without writing anything
     summary["medcalc"]["accuracy"]                      # headline: {"n": ..., "accuracy": ...}
     summary["suites"]["medcalc"]["groups"]["calculator"]  # everything: metrics, groups, timings
 
@@ -13,34 +15,34 @@ records; the harness does the rest for every suite the same way:
 - prompts are chat-formatted, sorted by token length and cut into batches of `batch_size`
   (fewer when the longest prompt times the batch exceeds `max_batch_tokens`), so padding is
   small and a long patient note never exhausts memory;
-- generation is greedy (`azmed.selfplay.rollout.generate`, temperature 0): pass@1 for code,
+- generation is greedy (`azmed.generation.generate`, temperature 0): pass@1 for code,
   reproducible for everything else; a progress bar counts items;
 - every item becomes one JSON line beside the summary (`<out stem>.<suite>.jsonl`): the
   prompt, the raw answer, what was parsed from it, the truth, correct or not and why, so a
   person can see why an item failed.
 
 Registry: `SUITES` maps a suite name to "module:Class"; the module is imported only when the
-suite runs, so `azmed eval --compare` never imports torch. `register_suite` adds one.
+suite runs, so `azmed eval --compare` never imports torch. A suite's options are the block of
+`EvalConfig` named like it (`sim-heldout` -> `sim_heldout`). An environment names its held-out
+suite (`Environment.heldout_suite`), which the end of a training run scores.
 
 Limits: one process, one model; suites run one after another.
 """
 
 from __future__ import annotations
 
-import functools
-
 import datetime as _dt
+import functools
 import importlib
-import json
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Sequence
 
-from azmed.envs.base import Verdict
+from azmed.envs.base import Environment, Verdict
 from azmed.eval.config import EvalConfig
+from azmed.runs import progress_bar, write_json_atomic, write_jsonl
 
 SUITES: dict[str, str] = {
     "sim-heldout": "azmed.eval.sim_heldout:SimHeldoutSuite",
@@ -48,6 +50,7 @@ SUITES: dict[str, str] = {
     "agentclinic": "azmed.eval.agentclinic:AgentClinicSuite",
     "code-heldout": "azmed.eval.code_heldout:CodeHeldoutSuite",
     "humaneval": "azmed.eval.humaneval:HumanEvalSuite",
+    "real-cases": "azmed.eval.real_cases:RealCaseSuite",
 }
 
 
@@ -123,13 +126,13 @@ class EnvSuite(Suite):
 
     def __init__(self, options) -> None:
         super().__init__(options)
-        self._env = None
+        self._env: Environment | None = None
 
-    def make_env(self):
+    def make_env(self) -> Environment:
         raise NotImplementedError
 
     @property
-    def env(self):
+    def env(self) -> Environment:
         if self._env is None:
             self._env = self.make_env()
         return self._env
@@ -138,7 +141,7 @@ class EnvSuite(Suite):
         return self.env.solve_prompt(item.data)
 
     def close(self) -> None:
-        if self._env is not None and hasattr(self._env, "close"):
+        if self._env is not None:
             self._env.close()
         self._env = None
 
@@ -166,11 +169,6 @@ def group_rates(records: Sequence[dict], keys: Sequence[str], flag: str) -> dict
             by[str(r["groups"].get(key, "?"))].append(bool(r[flag]))
         out[key] = {g: {"n": len(v), "accuracy": mean(v)} for g, v in sorted(by.items())}
     return out
-
-
-def register_suite(name: str, target: str) -> None:
-    """Make suite `name` available, as "package.module:Class"."""
-    SUITES[name] = target
 
 
 def suite_class(name: str) -> type[Suite]:
@@ -212,19 +210,27 @@ def records_path(out: Path, suite: str) -> Path:
     return out.with_name(f"{out.stem}.{suite}.jsonl")
 
 
+@dataclass
+class SuiteRun:
+    """A suite's answers: its summary (what the summary JSON holds) and one record per item."""
+
+    summary: dict[str, Any]
+    records: list[dict[str, Any]]
+
+
 def run_suite(suite: Suite, policy, *, limit: int | None, batch_size: int, max_batch_tokens: int,
               progress: bool = True, records_file: Path | None = None,
-              items: Sequence[Item] | None = None) -> dict[str, Any]:
-    """Generate and score every item of `suite` (or the given `items`); write its records;
-    return its summary."""
-    from azmed.selfplay.rollout import generate
+              items: Sequence[Item] | None = None) -> SuiteRun:
+    """Generate and score every item of `suite` (or the given `items`); write its records to
+    `records_file` when given; return its summary and records."""
+    from azmed.generation import generate
 
     items = list(suite.items(limit) if items is None else items)
     prompts = [suite.prompt(it) for it in items]
     chats = [policy.chat(p) for p in prompts]
     lengths = [len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in chats]
     records: list[dict | None] = [None] * len(items)
-    bar = _progress(len(items), suite.name, progress)
+    bar = progress_bar(len(items), suite.name, "item", progress)
     t0 = time.perf_counter()
     gen_s = 0.0
     for idx in plan_batches(lengths, batch_size, max_batch_tokens):
@@ -255,33 +261,7 @@ def run_suite(suite: Suite, policy, *, limit: int | None, batch_size: int, max_b
         "seconds": round(seconds, 2), "generate_seconds": round(gen_s, 2),
         "items_per_second": round(len(done) / seconds, 3) if seconds > 0 else 0.0,
     })
-    return summary
-
-
-def _progress(total: int, desc: str, enabled: bool):
-    if not enabled or total == 0:
-        return None
-    from tqdm import tqdm
-
-    # Off a terminal (logs), redraw rarely so the log stays readable.
-    return tqdm(total=total, desc=desc, unit="item", file=sys.stderr, dynamic_ncols=True,
-                mininterval=0.5 if sys.stderr.isatty() else 30.0)
-
-
-def write_jsonl(path: Path, rows: Sequence[dict]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
-    tmp.replace(path)
-
-
-def write_json(path: Path, obj: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    return SuiteRun(summary, done)
 
 
 def evaluate(suite_names: Sequence[str], cfg: EvalConfig, out: str | Path, policy=None,
@@ -292,7 +272,7 @@ def evaluate(suite_names: Sequence[str], cfg: EvalConfig, out: str | Path, polic
     out = Path(out)
     suites = [make_suite(n, cfg) for n in suite_names]
     summary: dict[str, Any] = {
-        "model": cfg.model, "adapter": cfg.adapter,
+        "model": cfg.model.name, "adapter": cfg.adapter,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "config": cfg.model_dump(), "suites": {}}
     try:
@@ -301,16 +281,16 @@ def evaluate(suite_names: Sequence[str], cfg: EvalConfig, out: str | Path, polic
         if policy is None:
             from azmed.model import load_policy
 
-            policy = load_policy(cfg.model_spec(), adapter=cfg.adapter)
+            policy = load_policy(cfg.model, adapter=cfg.adapter)
         for suite in suites:
             result = run_suite(suite, policy, limit=cfg.limit, batch_size=cfg.batch_size,
                                max_batch_tokens=cfg.max_batch_tokens, progress=cfg.progress,
-                               records_file=records_path(out, suite.name), items=items[suite.name])
+                               records_file=records_path(out, suite.name), items=items[suite.name]).summary
             suite.close()
             summary["suites"][suite.name] = result
             # the headline figures at the top level too: {"sim-heldout": {"n": 300, "accuracy": ...}}
             summary[suite.name] = {"n": result["n"], **result["metrics"], "records": result.get("records")}
-            write_json(out, summary)
+            write_json_atomic(out, summary)
             shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                               for k, v in result["metrics"].items())
             log(f"[eval] {suite.name}: n={result['n']} {shown} ({result['seconds']:.0f}s, "

@@ -4,8 +4,9 @@
     azmed eval --suite medcalc --medcalc-csv path/to/test_data.csv ...
 
 Each row's patient note and question go to the model (MedCalc-Bench's "direct answer" setting,
-asking for a final line `Answer: <value>`); the answer is read generically
-(`azmed.eval.answers`) and scored by the row's `Output Type`:
+asking for a final line `Answer: <value>`); the answer is read by the reader every grader
+shares (`simulator.answers`, the same one the self-play reward uses) and scored by the row's
+`Output Type`:
 - decimal and integer: correct when Lower Limit <= value <= Upper Limit (the row's own limits:
   +-5 % for decimals, exact for integer scores);
 - date: the date must equal the ground truth exactly (written M/D/Y, Y-M-D or with a month
@@ -36,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from azmed.envs.base import Verdict
-from azmed.eval.answers import parse_date, parse_weeks_days, read_date, read_number, read_weeks_days
 from azmed.eval.harness import Item, Suite, SuiteDataError, scored
+from simulator.answers import parse_date, parse_weeks_days, read_date, read_weeks_days
+from simulator.verify import answer_number
 
 REQUIRED_COLUMNS = ("Row Number", "Calculator Name", "Category", "Output Type", "Patient Note", "Question",
                     "Ground Truth Answer", "Lower Limit", "Upper Limit")
@@ -106,16 +108,14 @@ def grade(truth: dict[str, Any], answer: str) -> Verdict:
     """Grade a free-text answer against a row's truth (see the module docstring)."""
     kind = truth["kind"]
     if kind == "number":
-        r = read_number(answer)
-        if r.value is None:
-            return Verdict(False, None, "no number in the answer", formatted=False)
-        if r.hedged:
-            return Verdict(False, [r.value, *r.others], f"hedged between {r.value:g} and {r.others[0]:g}; one value is required")
+        value = answer_number(answer)
+        if isinstance(value, Verdict):
+            return value
         lo, hi = truth["lower"], truth["upper"]
         eps = 1e-9 * max(1.0, abs(lo), abs(hi))  # a value printed exactly on a limit is not lost to float error
-        ok = lo - eps <= r.value <= hi + eps
+        ok = lo - eps <= value <= hi + eps
         rule = f"= {truth['answer']:g} exactly" if lo == hi else f"in [{lo:g}, {hi:g}]"
-        return Verdict(ok, r.value, f"{r.value:g} {'is' if ok else 'is not'} {rule}")
+        return Verdict(ok, value, f"{value:g} {'is' if ok else 'is not'} {rule}")
     if kind == "date":
         r = read_date(answer)
         if r.value is None:

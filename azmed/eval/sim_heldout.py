@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
+from azmed.config import explain
 from azmed.eval.harness import EnvSuite, Item, SuiteDataError, scored
 
 
@@ -23,12 +26,12 @@ class SimHeldoutSuite(EnvSuite):
     group_keys = ("pack", "task_type")
 
     def make_env(self):
-        from azmed.envs.clinical import ClinicalEnv
+        from azmed.envs.clinical import ClinicalEnv, ClinicalEnvConfig
 
         try:
             return ClinicalEnv(task_types=self.options.task_types)
-        except ValueError as exc:
-            raise SuiteDataError(f"sim_heldout.task_types: {exc}") from None
+        except ValidationError as exc:
+            raise SuiteDataError(explain(exc, ClinicalEnvConfig, "sim_heldout", {})) from None
 
     def items(self, limit: int | None = None) -> list[Item]:
         n = min(limit, self.options.n) if limit else self.options.n

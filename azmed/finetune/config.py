@@ -1,12 +1,12 @@
 """The typed configuration of `azmed finetune`: model, LoRA, data split, trainer and held-out
-scoring, read from YAML with dotted `key=value` overrides from the command line.
+scoring, loaded by the one config loader (`azmed.config.load_config`: YAML, typed flags such
+as `--eval-fraction`, then dotted `key=value` overrides).
 
     from azmed.finetune.config import load_config
     cfg = load_config("configs/finetune.yaml", ["trainer.lr=1e-4", "data.eval_fraction=0.25"])
 
-Every field has a description; an unknown key in the YAML or an override is an error naming
-the known ones. Override values are read as YAML scalars (`1e-4`, `true`, `null`, `[q_proj]`).
-The resolved config is saved as `config.yaml` in the run folder and reused by `--resume`.
+`azmed finetune --help-config` lists every setting with its type, default and description. The
+resolved config is saved as `config.yaml` in the run folder and reused by `--resume`.
 
 Limits: `model` and `lora` are the same blocks as self-play's (azmed.model.ModelSpec and
 LoraSpec); when fine-tuning starts from an adapter, that adapter's own LoRA shape is used and
@@ -18,23 +18,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, model_validator
 
+from azmed.config import ConfigError, StrictModel
+from azmed.config import load_config as _load
 from azmed.model import LoraSpec, ModelSpec
+
+__all__ = ["ConfigError", "FinetuneConfig", "load_config"]
 
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "finetune.yaml"
 
 
-class ConfigError(ValueError):
-    """A config file, key or value that cannot be used; the message says how to fix it."""
-
-
-class _Block(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class DataSpec(_Block):
+class DataSpec(StrictModel):
     """How the real cases become training and held-out examples."""
 
     eval_fraction: float = Field(0.2, ge=0.0, lt=1.0, description="share of cases held out for the held-out loss, "
@@ -48,7 +43,7 @@ class DataSpec(_Block):
     limit: int | None = Field(None, ge=1, description="use at most this many valid rows (in file order)")
 
 
-class TrainerSpec(_Block):
+class TrainerSpec(StrictModel):
     """Supervised fine-tuning (TRL SFTTrainer) settings; the loss covers the answer only."""
 
     lr: float = Field(2e-4, gt=0, description="peak learning rate of the LoRA weights")
@@ -74,7 +69,7 @@ class TrainerSpec(_Block):
                                          "half the memory, about 1.9x the time (DESIGN §9)")
 
 
-class RunSpec(_Block):
+class RunSpec(StrictModel):
     """Where the run goes (the same block as self-play's `run`)."""
 
     out_dir: str | None = Field(None, description="run folder (default runs/<timestamp>-finetune-<data file>)")
@@ -82,7 +77,7 @@ class RunSpec(_Block):
     keep_checkpoints: int = Field(2, ge=1, description="checkpoints kept on disk (the best is always kept)")
 
 
-class HeldoutSpec(_Block):
+class HeldoutSpec(StrictModel):
     """Scoring the held-out cases by generation, before and after fine-tuning."""
 
     score_before: bool = Field(True, description="also score the starting model (base or --from-adapter) first")
@@ -93,16 +88,16 @@ class HeldoutSpec(_Block):
                                   "generation batch, so long notes are batched smaller")
 
 
-class FinetuneConfig(_Block):
+class FinetuneConfig(StrictModel):
     """Everything `azmed finetune` needs besides the data file."""
 
     run: RunSpec = Field(default_factory=RunSpec, description="run folder, seed, checkpoints kept")
     model: ModelSpec = Field(default_factory=ModelSpec, description="the base model (same as self-play)")
     lora: LoraSpec = Field(default_factory=lambda: LoraSpec(dropout=0.05),
                            description="a new LoRA adapter's shape (ignored with --from-adapter)")
-    data: DataSpec = Field(default_factory=DataSpec)
-    trainer: TrainerSpec = Field(default_factory=TrainerSpec)
-    heldout: HeldoutSpec = Field(default_factory=HeldoutSpec)
+    data: DataSpec = Field(default_factory=DataSpec, description="how the cases are split and shown")
+    trainer: TrainerSpec = Field(default_factory=TrainerSpec, description="supervised fine-tuning")
+    heldout: HeldoutSpec = Field(default_factory=HeldoutSpec, description="scoring the held-out cases")
 
     @model_validator(mode="after")
     def _length_budget(self):
@@ -112,87 +107,8 @@ class FinetuneConfig(_Block):
         return self
 
 
-# ---- reading: YAML + dotted overrides ------------------------------------------------------------
-
-def parse_overrides(overrides: Sequence[str]) -> list[tuple[list[str], Any]]:
-    """`a.b=value` items as (path, YAML value) pairs."""
-    out = []
-    for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"override {item!r} is not key=value (e.g. trainer.lr=1e-4 or data.eval_fraction=0.25)")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else None
-        except yaml.YAMLError:
-            value = raw
-        out.append((key.strip().split("."), value))
-    return out
-
-
-def set_dotted(data: dict[str, Any], path: list[str], value: Any, model: type[BaseModel]) -> None:
-    """Set `path` in `data` (a config dump), checking every key against `model`'s fields."""
-    node, cls = data, model
-    for depth, part in enumerate(path):
-        fields = cls.model_fields if cls is not None else {}
-        if part not in fields:
-            known = ", ".join(fields) or "(none: not a block)"
-            where = ".".join(path[:depth]) or "the config"
-            raise ConfigError(f"unknown setting {'.'.join(path)!r}: {where} has {known}")
-        annotation = fields[part].annotation
-        block = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
-        if depth == len(path) - 1:
-            if block is not None and not isinstance(value, dict):
-                raise ConfigError(f"{'.'.join(path)} is a block: set one of its keys, e.g. "
-                                  f"{'.'.join(path)}.{next(iter(block.model_fields))}=VALUE")
-            node[part] = value
-            return
-        cls = block
-        if cls is None or not isinstance(node.get(part), dict):
-            raise ConfigError(f"{'.'.join(path[:depth + 1])} is a value, not a block: set it as "
-                              f"{'.'.join(path[:depth + 1])}=VALUE")
-        node = node[part]
-
-
-def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> FinetuneConfig:
-    """The config from YAML `path` (default configs/finetune.yaml, or built-in defaults when that
-    file is absent) with `overrides` applied; every error names the file and the key."""
-    data: dict[str, Any] = {}
-    source = Path(path) if path else DEFAULT_CONFIG
-    if path or source.is_file():
-        if not source.is_file():
-            raise ConfigError(f"config file {source} does not exist (the default is configs/finetune.yaml)")
-        try:
-            data = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{source}: not valid YAML ({str(exc).splitlines()[0]})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{source}: the top level must be a mapping of settings")
-    where = str(source) if data else "the defaults"
-    try:
-        base = FinetuneConfig(**data)
-    except ValidationError as exc:
-        raise ConfigError(f"{where}: {describe_errors(exc)}") from None
-    dump = base.model_dump()
-    for key_path, value in parse_overrides(overrides):
-        set_dotted(dump, key_path, value, FinetuneConfig)
-    try:
-        return FinetuneConfig(**dump)
-    except ValidationError as exc:
-        raise ConfigError(f"invalid setting: {describe_errors(exc)}") from None
-
-
-def describe_errors(exc: ValidationError) -> str:
-    parts = []
-    for e in exc.errors():
-        loc = ".".join(map(str, e["loc"])) or "config"
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbid" or e["type"] == "extra_forbidden":
-            msg = "unknown setting"
-        parts.append(f"{loc}: {msg}")
-    return "; ".join(parts)
-
-
-def save_config(cfg: FinetuneConfig, path: Path, extra: dict[str, Any] | None = None) -> None:
-    """Write the resolved config (plus run facts such as the data file) as YAML."""
-    body = {**(extra or {}), **cfg.model_dump(mode="json")}
-    path.write_text(yaml.safe_dump(body, sort_keys=False, allow_unicode=True), encoding="utf-8")
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = (), *,
+                flags: dict[str, Any] | None = None) -> FinetuneConfig:
+    """The config from YAML `path` (default configs/finetune.yaml, or the built-in defaults when
+    that file is absent), then typed `flags`, then dotted `overrides`."""
+    return _load(FinetuneConfig, path, overrides, flags=flags, default=DEFAULT_CONFIG)

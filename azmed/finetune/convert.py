@@ -1,4 +1,4 @@
-"""Readers that turn external clinical data sets into the real-case schema (schema.py).
+"""Readers that turn external clinical data sets into the real-case schema (azmed.real_cases).
 
     azmed data convert --from agentclinic agentclinic_medqa.jsonl cases.jsonl
     azmed data convert --from medcalc medcalc_bench_dev.csv calc_cases.jsonl --strict
@@ -33,8 +33,7 @@ from typing import Any, Callable, Iterator
 
 from pydantic import ValidationError
 
-from azmed.finetune.schema import (CaseFile, RealCase, RealCaseError, RowProblem, check_rows,
-                                   problems_from_validation)
+from azmed.real_cases import CaseFile, RealCase, RealCaseError, RowProblem, check_rows, problems_from_validation
 from simulator.readers import InputError, loads_json
 
 Parsed = RealCase | list[RowProblem]

@@ -21,12 +21,13 @@ How it works:
 - The held-out loss is measured before training (step 0) and every `trainer.eval_every` steps;
   a checkpoint is written at each, early stopping ends the run after `early_stopping_patience`
   losses without improvement and the best checkpoint becomes the run's `adapter/`.
-- The held-out cases are also answered by greedy generation and graded (the `real-cases` suite, suite.py) before
-  and after fine-tuning; the answers go to `samples.jsonl`.
+- The held-out cases are also answered by greedy generation and graded (the `real-cases`
+  suite, `azmed.eval.real_cases`) before and after fine-tuning; the answers go to `samples.jsonl`.
 
-Run folder (the self-play layout): `config.yaml` (resolved config), `run.json` (data file and
-hash, starting adapter), `split.json`, `heldout.jsonl`, `metrics.jsonl` (one JSON object per
-logged step), `samples.jsonl`, `checkpoints/checkpoint-N/`, `adapter/` (loadable by
+Run folder (`azmed.runs.RunFolder`, the self-play layout): `config.yaml` (resolved config),
+`run.json` (data file and hash, starting adapter), `split.json`, `heldout.jsonl`,
+`metrics.jsonl` (one JSON object per logged step), `samples.jsonl`,
+`checkpoints/checkpoint-N/`, `adapter/` (loadable by
 `azmed.model.load_adapter`, `azmed eval --adapter`, `azmed train --init-adapter`),
 `report.json` and `report.md` (input rows used and skipped with the first problems, split,
 losses, scores).
@@ -40,23 +41,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import yaml
-from pydantic import ValidationError
-
-from azmed.finetune.config import ConfigError, FinetuneConfig, describe_errors, save_config
-from azmed.finetune.schema import (CaseFile, RealCase, completion_text, file_sha256,
-                                   presentation_text, prompt_text, read_cases, write_cases)
-from azmed.selfplay.metrics import RunLog
+from azmed.config import read_yaml_file, save_config, validate
+from azmed.finetune.config import FinetuneConfig
+from azmed.real_cases import (CaseFile, RealCase, completion_text, file_sha256, presentation_text, prompt_text,
+                              read_cases, write_cases)
+from azmed.runs import RunFolder, RunLog, append_jsonl, atomic_folder, default_run_dir, step_line, write_json_atomic
 
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 
@@ -66,24 +62,6 @@ class FinetuneError(RuntimeError):
 
 
 # ---- run folder ----------------------------------------------------------------------------------
-
-class RunFolder:
-    """The paths of a fine-tuning run folder."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        self.config, self.run, self.split = root / "config.yaml", root / "run.json", root / "split.json"
-        self.heldout, self.metrics, self.samples = root / "heldout.jsonl", root / "metrics.jsonl", root / "samples.jsonl"
-        self.checkpoints, self.adapter = root / "checkpoints", root / "adapter"
-        self.report_json, self.report_md = root / "report.json", root / "report.md"
-
-
-def write_json_atomic(path: Path, obj: Any) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(obj, fh, indent=2, ensure_ascii=False)
-    os.replace(tmp, path)
-
 
 def complete_checkpoints(folder: Path) -> list[Path]:
     """Checkpoints whose trainer state was written (the last file transformers writes), oldest first."""
@@ -182,15 +160,11 @@ def metrics_callback(log: RunLog, t0: float):
             log.write_step(row)
             if not any(k in logs for k in ("loss", "eval_loss")):
                 return  # the end-of-training summary: kept in metrics.jsonl only
-            total = state.max_steps or 0
-            pct = 100.0 * state.global_step / total if total else 0.0
-            parts = [f"step {state.global_step:05d}/{total:05d} ({pct:.2f}%)"]
-            for key in ("loss", "eval_loss", "mean_token_accuracy", "learning_rate", "grad_norm"):
-                if key in logs:
-                    parts.append(f"{key}: {logs[key]:.4g}")
+            fields = {key: f"{logs[key]:.4g}" for key in ("loss", "eval_loss", "mean_token_accuracy",
+                                                          "learning_rate", "grad_norm") if key in logs}
             if row.get("tok_per_s"):
-                parts.append(f"tok/sec: {row['tok_per_s']:.0f}")
-            print(" | ".join(parts), flush=True)
+                fields["tok/sec"] = f"{row['tok_per_s']:.0f}"
+            print(step_line(state.global_step, state.max_steps or 0, fields), flush=True)
 
     return MetricsLog()
 
@@ -204,7 +178,7 @@ class FinetuneResult:
 
 
 def new_run_folder(cfg: FinetuneConfig, data_path: Path) -> RunFolder:
-    root = Path(cfg.run.out_dir or f"runs/{datetime.now():%Y%m%d-%H%M%S}-finetune-{data_path.stem}")
+    root = Path(cfg.run.out_dir or default_run_dir(f"finetune-{data_path.stem}"))
     if root.exists() and any(root.iterdir()):
         raise FinetuneError(f"run folder {root} already exists: choose another run.out_dir=..., or continue it "
                             f"with --resume {root}")
@@ -215,16 +189,11 @@ def new_run_folder(cfg: FinetuneConfig, data_path: Path) -> RunFolder:
 def resumed_run(run_dir: str) -> tuple[RunFolder, FinetuneConfig, dict[str, Any]]:
     """The run folder, its saved config and run facts, checked for a resume."""
     folder = RunFolder(Path(run_dir))
-    if not folder.config.is_file() or not folder.run.is_file():
+    if not folder.config.is_file() or not folder.run_facts.is_file():
         raise FinetuneError(f"{run_dir} is not a fine-tuning run folder (no config.yaml / run.json): pass the "
                             "folder `azmed finetune` created, e.g. runs/<time>-finetune-<data>")
-    try:
-        cfg = FinetuneConfig(**(yaml.safe_load(folder.config.read_text(encoding="utf-8")) or {}))
-    except ValidationError as exc:
-        raise ConfigError(f"{folder.config}: the saved config does not load ({describe_errors(exc)})") from None
-    except (yaml.YAMLError, TypeError) as exc:
-        raise ConfigError(f"{folder.config}: the saved config is damaged ({str(exc).splitlines()[0]})") from None
-    return folder, cfg, json.loads(folder.run.read_text(encoding="utf-8"))
+    cfg = validate(FinetuneConfig, read_yaml_file(folder.config), f"{folder.config} (the saved config)")
+    return folder, cfg, json.loads(folder.run_facts.read_text(encoding="utf-8"))
 
 
 def finetune(cfg: FinetuneConfig | None, data: str | None, *, from_adapter: str | None = None, strict: bool = False,
@@ -263,12 +232,12 @@ def finetune(cfg: FinetuneConfig | None, data: str | None, *, from_adapter: str 
     if not resume:
         folder = new_run_folder(cfg, data_path)
         save_config(cfg, folder.config)
-        write_json_atomic(folder.run, {"data": str(data_path.resolve()), "data_sha256": file_sha256(data_path),
+        write_json_atomic(folder.run_facts, {"data": str(data_path.resolve()), "data_sha256": file_sha256(data_path),
                                        "from_adapter": str(Path(from_adapter).resolve()) if from_adapter else None,
                                        "strict": strict, "started": datetime.now().isoformat(timespec="seconds")})
         write_json_atomic(folder.split, {"split_seed": cfg.data.split_seed, "eval_fraction": cfg.data.eval_fraction,
                                          "train": [c.id for c in train_cases], "heldout": [c.id for c in heldout_cases]})
-        write_cases(heldout_cases, folder.heldout)
+        write_cases(heldout_cases, folder.heldout_cases)
     print(f"[finetune] {data_path}: {len(case_file.rows)} rows valid, {len(case_file.problems)} skipped; "
           f"{len(train_cases)} train / {len(heldout_cases)} held out -> {folder.root}", flush=True)
     for problem in case_file.problems[:3]:
@@ -375,18 +344,14 @@ def score_heldout(policy, folder: RunFolder, cfg: FinetuneConfig, stage: str) ->
     """Answer the held-out cases greedily and grade them (the `real-cases` suite); the answers
     are appended to samples.jsonl with their `stage` ('before' or 'after' fine-tuning)."""
     from azmed.eval.harness import run_suite
-    from azmed.finetune.suite import RealCaseOptions, RealCaseSuite
+    from azmed.eval.real_cases import RealCaseOptions, RealCaseSuite
 
-    suite = RealCaseSuite(RealCaseOptions(jsonl=str(folder.heldout), max_new_tokens=cfg.heldout.max_new_tokens))
-    records = folder.root / f".samples-{stage}.jsonl"
-    summary = run_suite(suite, policy, limit=cfg.heldout.limit, batch_size=cfg.heldout.batch_size,
-                        max_batch_tokens=cfg.heldout.max_batch_tokens, progress=False, records_file=records)
-    rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()]
-    records.unlink()
-    with open(folder.samples, "a", encoding="utf-8") as out:
-        out.writelines(json.dumps({"stage": stage, **r}, ensure_ascii=False) + "\n" for r in rows)
-    result = {"n": len(rows), "correct": sum(bool(r["correct"]) for r in rows), **summary["metrics"],
-              "groups": summary["groups"], "seconds": summary["seconds"]}
+    suite = RealCaseSuite(RealCaseOptions(jsonl=str(folder.heldout_cases), max_new_tokens=cfg.heldout.max_new_tokens))
+    run = run_suite(suite, policy, limit=cfg.heldout.limit, batch_size=cfg.heldout.batch_size,
+                    max_batch_tokens=cfg.heldout.max_batch_tokens, progress=False)
+    append_jsonl(folder.samples, ({"stage": stage, **r} for r in run.records))
+    result = {"n": len(run.records), "correct": sum(bool(r["correct"]) for r in run.records),
+              **run.summary["metrics"], "groups": run.summary["groups"], "seconds": run.summary["seconds"]}
     print(f"[finetune] held-out accuracy {stage} fine-tuning: {result['accuracy']:.3f} ({result['correct']}/"
           f"{result['n']}) in {result['seconds']:.0f}s", flush=True)
     return result
@@ -394,17 +359,8 @@ def score_heldout(policy, folder: RunFolder, cfg: FinetuneConfig, stage: str) ->
 
 def save_adapter(model, target: Path) -> None:
     """Save the LoRA adapter to `target` atomically (a temporary sibling renamed into place)."""
-    tmp = Path(tempfile.mkdtemp(prefix=".adapter-", dir=target.parent))
-    try:
+    with atomic_folder(target) as tmp:
         model.save_pretrained(str(tmp))
-        old = target.with_name(f".{target.name}.old")
-        if target.exists():
-            shutil.rmtree(old, ignore_errors=True)
-            target.rename(old)
-        tmp.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def report_markdown(report: dict[str, Any]) -> str:

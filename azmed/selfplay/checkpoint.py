@@ -26,9 +26,9 @@ from typing import Any
 
 import torch
 
+from azmed.runs import CHECKPOINTS
 from azmed.selfplay.buffer import TaskBuffer
 
-CHECKPOINTS = "checkpoints"
 PREFIX = "step-"
 
 

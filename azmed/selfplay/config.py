@@ -1,16 +1,20 @@
-"""The run configuration of `azmed train`: one pydantic model tree, loaded from YAML, with dotted
-command-line overrides.
+"""The run configuration of `azmed train`: one typed model tree (`TrainConfig`), loaded by the
+one config loader of `azmed.config` (YAML, typed flags, dotted overrides).
 
     from azmed.selfplay.config import load_config
     cfg = load_config("configs/clinical.yaml", ["trainer.lr=1e-4", "envs.code.enabled=true"])
 
-Every field has a description (`describe()` prints them all). Unknown keys and bad values fail
-with one `ConfigError` line naming the key and what is allowed; override values are read as
-YAML scalars (`1e-4`, `true`, `null`, `[diagnosis, calculation]`). The resolved config is saved
-as `config.yaml` in the run folder, and `--resume` reloads it from there.
+`azmed train --help-config` prints every setting with its type, default and description,
+including each environment's options. The resolved config is saved as `config.yaml` in the run
+folder, and `--resume` reloads it from there.
 
-Limits: task-type names are checked against the environment when it is built (they depend on
-the installed environment), not here.
+Environments are a mapping by name, one entry per environment registered in
+`azmed.envs.ENVIRONMENTS` (an entry the YAML leaves out gets that environment's defaults; the
+clinical one is on unless switched off). An environment's `options` are checked by its own
+typed `Config` when the config is loaded.
+
+Limits: a task type the environment knows but its options switch off is found when the
+environment is built, before the model loads.
 """
 
 from __future__ import annotations
@@ -18,21 +22,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal, Sequence
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
 
+from azmed.config import ConfigError, StrictModel, explain
+from azmed.config import load_config as _load
 from azmed.model import LoraSpec, ModelSpec
 
-
-class ConfigError(ValueError):
-    """A config file, key or value that cannot be used; the message names it and the fix."""
+__all__ = ["ConfigError", "TrainConfig", "TaskTypeSettings", "load_config"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class TaskTypeSettings(_Strict):
+class TaskTypeSettings(StrictModel):
     """How much of one task type a step does."""
 
     enabled: bool = Field(True, description="train on this task type")
@@ -44,28 +43,19 @@ class TaskTypeSettings(_Strict):
                                               "those the solver solves sometimes but not always (0 < p < 1)")
 
 
-class EnvSettings(_Strict):
+class EnvSettings(StrictModel):
     """One environment of the run."""
 
-    enabled: bool = Field(False, description="play this environment")
-    options: dict[str, Any] = Field(default_factory=dict, description="keyword options of make_env(name, ...)")
+    enabled: bool = Field(False, description="play this environment (when left out: on for clinical, off for "
+                          "the others)")
+    options: dict[str, Any] = Field(default_factory=dict, description="the environment's options (its `Config`: "
+                                    "listed under 'Environment options')")
     task_types: dict[str, TaskTypeSettings] = Field(
         default_factory=dict, description="per task type settings; a type the environment offers but not "
         "listed here runs with the defaults")
 
 
-class ClinicalSettings(EnvSettings):
-    """The clinical environment: on unless switched off."""
-
-    enabled: bool = Field(True, description="play this environment")
-
-
-class EnvsSettings(_Strict):
-    clinical: ClinicalSettings = Field(default_factory=ClinicalSettings, description="the clinical case simulator")
-    code: EnvSettings = Field(default_factory=EnvSettings, description="the Python code executor")
-
-
-class SelfPlaySettings(_Strict):
+class SelfPlaySettings(StrictModel):
     """The self-play game (DESIGN §5)."""
 
     references: int = Field(3, ge=0, description="K: buffer tasks shown to the proposer as references")
@@ -82,7 +72,7 @@ class SelfPlaySettings(_Strict):
                              "the buffer; 0 = pure self-play")
 
 
-class RolloutSettings(_Strict):
+class RolloutSettings(StrictModel):
     temperature: float = Field(1.0, gt=0, description="solver sampling temperature (1.0 = unbiased)")
     propose_temperature: float | None = Field(None, gt=0, description="proposer sampling temperature "
                                               "(None = `temperature`); below 1 keeps a small model's cases well-formed")
@@ -91,7 +81,7 @@ class RolloutSettings(_Strict):
     backend: Literal["hf", "vllm"] = Field("hf", description="'hf' (transformers generate) or 'vllm' (GPU, if installed)")
 
 
-class TrainerSettings(_Strict):
+class TrainerSettings(StrictModel):
     steps: int = Field(100, ge=1, description="self-play steps (one LoRA update each)")
     lr: float = Field(1e-4, gt=0, description="AdamW learning rate of the LoRA weights")
     weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay")
@@ -104,7 +94,7 @@ class TrainerSettings(_Strict):
     kl_coef: float = Field(0.0, ge=0, description="weight of a k3 KL penalty to the base model (0 = off)")
 
 
-class RunSettings(_Strict):
+class RunSettings(StrictModel):
     out_dir: str | None = Field(None, description="run folder (default runs/<timestamp>-<env>)")
     seed: int = Field(0, description="seed of python, numpy and torch RNGs")
     checkpoint_every: int = Field(10, ge=1, description="save a checkpoint every N steps (and at the end)")
@@ -113,133 +103,78 @@ class RunSettings(_Strict):
     progress: bool = Field(True, description="show a progress bar")
 
 
-class EvalSettings(_Strict):
-    at_end: bool = Field(True, description="score base model and adapter on sim-heldout when training ends")
-    n: int = Field(300, ge=1, description="held-out tasks")
+class EvalSettings(StrictModel):
+    at_end: bool = Field(True, description="when training ends, score the base model and the adapter on the "
+                         "held-out suite of every enabled environment that declares one (`Environment."
+                         "heldout_suite`: sim-heldout for clinical, code-heldout for code)")
+    n: int = Field(300, ge=1, description="held-out items per suite")
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
-                                  description="held-out clinical task types")
+                                  description="held-out task types, for suites that offer several (sim-heldout)")
     batch_size: int = Field(32, ge=1, description="prompts generated together")
     max_new_tokens: int = Field(24, ge=1, description="tokens generated per answer")
 
 
-class TrainConfig(_Strict):
+class TrainConfig(StrictModel):
     """Everything `azmed train` needs."""
 
     run: RunSettings = Field(default_factory=RunSettings, description="run folder, seed, logging, checkpoints")
     model: ModelSpec = Field(default_factory=ModelSpec, description="the base model")
     lora: LoraSpec = Field(default_factory=LoraSpec, description="the LoRA adapter shared by both roles")
     init_adapter: str | None = Field(None, description="start from this saved LoRA adapter folder")
-    envs: EnvsSettings = Field(default_factory=EnvsSettings, description="environments and task types")
+    envs: dict[str, EnvSettings] = Field(default_factory=dict, validate_default=True,
+                                         description="environments by registered name (azmed.envs.ENVIRONMENTS)")
     selfplay: SelfPlaySettings = Field(default_factory=SelfPlaySettings, description="the self-play game")
     rollout: RolloutSettings = Field(default_factory=RolloutSettings, description="sampling")
     trainer: TrainerSettings = Field(default_factory=TrainerSettings, description="the LoRA update")
     eval: EvalSettings = Field(default_factory=EvalSettings, description="held-out check at the end")
 
-    def enabled_envs(self) -> list[str]:
-        return [name for name in ("clinical", "code") if getattr(self.envs, name).enabled]
+    @field_validator("envs", mode="before")
+    @classmethod
+    def _every_registered_environment(cls, value: Any) -> dict[str, Any]:
+        """One entry per registered environment, in registry order, with its options checked."""
+        from azmed.envs import ENVIRONMENTS, env_class
 
-
-# ---- loading ------------------------------------------------------------------------------------
-
-def load_config(path: str | Path | None, overrides: Sequence[str] = ()) -> TrainConfig:
-    """The config of YAML file `path` (None = defaults) with dotted `overrides` applied."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        if not path.is_file():
-            raise ConfigError(f"config file {path} not found: pass an existing YAML file to --config "
-                              "(see configs/ for examples)")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path} must hold a mapping of settings at the top level")
-    for item in overrides:
-        apply_override(data, item)
-    return validate_config(data, where=str(path) if path else "the config")
-
-
-def apply_override(data: dict[str, Any], item: str) -> None:
-    """Set `a.b.c=value` in the nested dict `data`, checking every key against the schema.
-
-    >>> d = {}; apply_override(d, "trainer.lr=1e-5"); d
-    {'trainer': {'lr': '1e-5'}}
-    """
-    key, sep, raw = item.partition("=")
-    key = key.strip()
-    if not sep or not key:
-        raise ConfigError(f"override {item!r} is not KEY=VALUE (for example trainer.lr=1e-5)")
-    parts = key.split(".")
-    model: type[BaseModel] | None = TrainConfig
-    node = data
-    for depth, part in enumerate(parts):
-        if model is not None:
-            fields = model.model_fields
-            if part not in fields:
-                where = ".".join(parts[:depth]) or "the top level"
-                raise ConfigError(f"unknown key {key!r}: {where} has {', '.join(fields)}")
-            model = _submodel(fields[part].annotation)
-        elif depth > 0 and parts[depth - 1] == "task_types":
-            model = TaskTypeSettings  # a task-type name; checked against the environment later
-        if depth == len(parts) - 1:
+        given = dict(value or {})
+        unknown = [name for name in given if name not in ENVIRONMENTS]
+        if unknown:
+            raise ValueError(f"unknown environment {unknown[0]!r}; the registered ones are {', '.join(ENVIRONMENTS)}")
+        out = {}
+        for name in ENVIRONMENTS:
+            entry = given.get(name) or {}
+            entry = entry.model_dump() if isinstance(entry, EnvSettings) else dict(entry)
+            env = env_class(name)
+            entry.setdefault("enabled", env.enabled_by_default)
             try:
-                value = yaml.safe_load(raw) if raw.strip() else None
-            except yaml.YAMLError:
-                value = raw
-            node[part] = value
-        else:
-            nxt = node.get(part)
-            if not isinstance(nxt, dict):
-                nxt = {}
-                node[part] = nxt
-            node = nxt
+                env.Config.model_validate(entry.get("options") or {})
+            except ValidationError as exc:
+                raise ValueError(explain(exc, env.Config, f"envs.{name}.options", {})) from None
+            known_types = env.all_task_types or tuple(entry.get("task_types") or ())  # () = checked when built
+            unknown_types = [tt for tt in entry.get("task_types") or {} if tt not in known_types]
+            if unknown_types:
+                raise ValueError(f"envs.{name}.task_types.{unknown_types[0]} is not a task type of the {name} "
+                                 f"environment; it offers {', '.join(env.all_task_types)}")
+            out[name] = entry
+        return out
+
+    def enabled_envs(self) -> list[str]:
+        """Names of the environments played, in registry order.
+
+        >>> TrainConfig().enabled_envs(), TrainConfig(envs={"code": {"enabled": True}}).enabled_envs()
+        (['clinical'], ['clinical', 'code'])
+        """
+        return [name for name, settings in self.envs.items() if settings.enabled]
 
 
-def _submodel(annotation) -> type[BaseModel] | None:
-    return annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+def load_config(path: str | Path | None, overrides: Sequence[str] = (), *,
+                flags: dict[str, Any] | None = None) -> TrainConfig:
+    """The config of YAML file `path` (None = defaults), then typed `flags`, then dotted `overrides`."""
+    return _load(TrainConfig, path, overrides, flags=flags)
 
 
-def validate_config(data: dict[str, Any], where: str = "the config") -> TrainConfig:
-    try:
-        return TrainConfig(**data)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        key = ".".join(str(p) for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            allowed = _allowed_keys(err["loc"][:-1])
-            raise ConfigError(f"{where}: unknown key {key!r}; allowed here: {allowed}") from None
-        got = err.get("input")
-        raise ConfigError(f"{where}: bad value for {key!r}: {err['msg']} (got {got!r})") from None
+def environment_options_help() -> list[tuple[str, list[str]]]:
+    """`--help-config` sections: each registered environment's options."""
+    from azmed.config import describe
+    from azmed.envs import ENVIRONMENTS, env_class
 
-
-def _allowed_keys(loc: Sequence[Any]) -> str:
-    model: type[BaseModel] | None = TrainConfig
-    for i, part in enumerate(loc):
-        if model is None:
-            break
-        if isinstance(part, str) and part in model.model_fields:
-            model = _submodel(model.model_fields[part].annotation)
-        elif i > 0 and loc[i - 1] == "task_types":
-            model = TaskTypeSettings
-        else:
-            model = None
-    return ", ".join(model.model_fields) if model is not None else "(see azmed.selfplay.config)"
-
-
-def dump_config(cfg: TrainConfig, path: Path) -> None:
-    """Write the resolved config as YAML (what `--resume` reloads)."""
-    Path(path).write_text(yaml.safe_dump(cfg.model_dump(mode="json"), sort_keys=False), encoding="utf-8")
-
-
-def describe(model: type[BaseModel] = TrainConfig, prefix: str = "") -> list[str]:
-    """One line per setting: dotted key, default and description."""
-    lines = []
-    for name, f in model.model_fields.items():
-        sub = _submodel(f.annotation)
-        if sub is not None:
-            lines += describe(sub, f"{prefix}{name}.")
-        else:
-            default = f.default if f.default_factory is None else f.default_factory()
-            lines.append(f"{prefix}{name} = {default!r}: {f.description or ''}")
-    return lines
+    return [(f"Environment options: envs.{name}.options.*", describe(env_class(name).Config, f"envs.{name}.options."))
+            for name in ENVIRONMENTS]

@@ -1,8 +1,7 @@
-"""Per-step logs of a self-play run: `metrics.jsonl`, `samples.jsonl` and the console line.
+"""What a self-play step records: per-group figures for `metrics.jsonl` and the console line
+(the files themselves are written by `azmed.runs.RunLog`).
 
-    log = RunLog(run_dir)
-    log.write_step(record)                         # one JSON object per step
-    log.write_samples(step, samples)                # a few proposals and answers per group
+    groups = summarise_groups(outcomes)            # {"clinical/diagnosis/solve": {...}, ...}
     print(console_line(record, total_steps))        # step 00010/00200 (5.00%) | solve acc: ...
 
 A step's record (see `summarise_groups`) holds, per (environment, task type, role) group:
@@ -10,21 +9,15 @@ reward, accuracy (solver), formatted rate, valid-proposal and duplicate rates wi
 reasons counted (proposer), the learnability histogram (solve rates of valid proposals), mean
 response length; per buffer its size and the novelty of this step's valid proposals; and the
 step's time split (generate / validate / verify / update), tokens generated and tokens/s.
-
-On resume, `RunLog.truncate(step)` drops lines of steps after the checkpoint, so the files
-match the state the run continues from.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Iterable
 
-METRICS = "metrics.jsonl"
-SAMPLES = "samples.jsonl"
+from azmed.runs import step_line
 
 
 @dataclass
@@ -91,50 +84,13 @@ def overall(groups: dict[str, dict[str, Any]]) -> dict[str, float | None]:
 
 
 def console_line(record: dict[str, Any], total_steps: int) -> str:
-    """One greppable line per step."""
+    """One greppable line per step (`azmed.runs.step_line`)."""
     o, t = record["overall"], record["time"]
 
     def f(v, spec=".2f"):
         return "-" if v is None else format(v, spec)
 
-    step = record["step"]
-    return (f"step {step:05d}/{total_steps:05d} ({100 * step / total_steps:.2f}%) | solve acc: {f(o['solve_acc'])} | "
-            f"valid: {f(o['valid'])} | dup: {f(o['dup'])} | loss: {f(record['update'].get('loss'), '.4f')} | "
-            f"dt: {t['total']:.1f}s | tok/s: {record['tokens']['per_s']:.0f}")
-
-
-class RunLog:
-    """Appends to a run folder's metrics.jsonl and samples.jsonl."""
-
-    def __init__(self, run_dir: Path):
-        self.run_dir = Path(run_dir)
-        self.metrics = self.run_dir / METRICS
-        self.samples = self.run_dir / SAMPLES
-
-    def write_step(self, record: dict[str, Any]) -> None:
-        _append(self.metrics, [record])
-
-    def write_samples(self, rows: list[dict[str, Any]]) -> None:
-        _append(self.samples, rows)
-
-    def truncate(self, step: int) -> None:
-        """Keep only lines of steps <= `step` (after resuming from that step's checkpoint)."""
-        for path in (self.metrics, self.samples):
-            if path.is_file():
-                keep = [ln for ln in path.read_text(encoding="utf-8").splitlines()
-                        if ln.strip() and json.loads(ln).get("step", 0) <= step]
-                path.write_text("".join(ln + "\n" for ln in keep), encoding="utf-8")
-
-
-def _append(path: Path, rows: list[dict[str, Any]]) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False, default=str) + "\n")
-
-
-def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    """The step records of a run, in order."""
-    path = Path(run_dir) / METRICS
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: pass a run folder written by `azmed train`")
-    return [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    return step_line(record["step"], total_steps, {
+        "solve acc": f(o["solve_acc"]), "valid": f(o["valid"]), "dup": f(o["dup"]),
+        "loss": f(record["update"].get("loss"), ".4f"), "dt": f"{t['total']:.1f}s",
+        "tok/s": f"{record['tokens']['per_s']:.0f}"})

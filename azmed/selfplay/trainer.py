@@ -7,42 +7,47 @@ enabled environments; Task-Relative REINFORCE++ updates the adapter once per ste
     trainer.train()               # or SelfPlayTrainer.resume("runs/<run>").train()
 
 One step, for every enabled (environment, task type):
-1. propose: B prompts with K references from the buffer -> generate -> `validate`, given the
-   references the proposer saw (the clinical environment applies a proposal's changed lines to
-   the last one); a valid task whose key is already in the buffer counts as a `duplicate`;
+1. propose: B prompts with K references from the buffer -> generate -> `validate_many`, given
+   the references the proposer saw (the clinical environment applies a proposal's changed lines
+   to the last one); the environment rejects a task equal to a known one as a `duplicate`;
 2. learnability: n solver rollouts per valid proposal (not trained on) -> solve rate p ->
    r = 1 - p for 0 < p < 1, else 0; rejected proposals get `invalid_penalty`; valid tasks join
    the buffer (task types set `keep: learnable` keep only those with 0 < p < 1);
 3. solve: B tasks from the buffer (newest unserved first, then uniform), plus optionally fresh
-   tasks from the environment's own generator -> generate -> `verify` -> r = 1 / 0, or
-   `format_penalty` when unparseable;
+   tasks from the environment's own generator (`sample_tasks`) -> generate -> `verify_many` ->
+   r = 1 / 0, or `format_penalty` when unparseable;
 4. advantages normalised per (environment, task type, role) -> one policy-gradient update.
 All generation of a phase runs as one batched call (at the largest token limit of the phase,
 each completion then cut at its own) so the batch is as large as possible; the LoRA is merged
 during generation.
 
-The run folder gets config.yaml, metrics.jsonl, samples.jsonl, checkpoints/ and, at the end,
-adapter/ and the held-out comparison (heldout.json).
+The trainer sees environments only through `azmed.envs.base.Environment`. The run folder
+(`azmed.runs.RunFolder`) gets config.yaml, metrics.jsonl, samples.jsonl, checkpoints/ and, at
+the end, adapter/ and the held-out comparison on each enabled environment's held-out suite
+(heldout.json); status.json says whether the run is running,
+finished or stopped (`azmed.run_status`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import random
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from azmed.envs.base import Rejection, Task
+from azmed.config import save_config
+from azmed.envs.base import Environment, Rejection, Task
+from azmed.generation import Completion, generate
+from azmed.run_status import tracked, update_status
+from azmed.runs import RunFolder, RunLog, atomic_folder, default_run_dir, progress_bar
 from azmed.selfplay import checkpoint as ckpt
 from azmed.selfplay.buffer import TaskBuffer
-from azmed.selfplay.config import ConfigError, TaskTypeSettings, TrainConfig, dump_config, load_config
-from azmed.selfplay.metrics import Outcome, RunLog, console_line, overall, summarise_groups
+from azmed.selfplay.config import ConfigError, TaskTypeSettings, TrainConfig, load_config
+from azmed.selfplay.metrics import Outcome, console_line, overall, summarise_groups
 from azmed.selfplay.rewards import propose_reward, solve_rate, solve_reward, task_relative_advantages
-from azmed.selfplay.rollout import Completion, generate
 from azmed.selfplay.update import Sample, make_optimizer, policy_gradient_update
 
 
@@ -71,20 +76,22 @@ class SelfPlayTrainer:
         from azmed.model import load_policy
 
         self.cfg = cfg
-        self.run_dir = Path(run_dir or cfg.run.out_dir or _default_run_dir(cfg))
-        if _resume_from is None and (self.run_dir / "metrics.jsonl").exists():
+        self.run_dir = Path(run_dir or cfg.run.out_dir or default_run_dir("+".join(cfg.enabled_envs()) or "none"))
+        self.folder = RunFolder(self.run_dir)
+        if _resume_from is None and self.folder.metrics.exists():
             raise ConfigError(f"{self.run_dir} already holds a run: continue it with `azmed train --resume "
                               f"{self.run_dir}` or choose another run.out_dir")
         names = cfg.enabled_envs()
         if not names:
-            raise ConfigError("no environment enabled: set envs.clinical.enabled=true and/or envs.code.enabled=true")
-        self.envs: dict[str, Any] = {}
+            raise ConfigError("no environment enabled: set envs.<name>.enabled=true for one of "
+                              f"{', '.join(cfg.envs)} (or pass --env)")
+        self.envs: dict[str, Environment] = {}
         self.settings: dict[tuple[str, str], TaskTypeSettings] = {}
         for name in names:
-            env_cfg = getattr(cfg.envs, name)
+            env_cfg = cfg.envs[name]
             try:
-                env = make_env(name, **env_cfg.options)
-            except (TypeError, ValueError) as exc:
+                env = make_env(name, **env_cfg.options)  # the options' types were checked when the config loaded
+            except ValueError as exc:
                 raise ConfigError(f"envs.{name}.options: {exc}") from None
             unknown = sorted(set(env_cfg.task_types) - set(env.task_types))
             if unknown:
@@ -104,7 +111,7 @@ class SelfPlayTrainer:
 
         np.random.seed(cfg.run.seed)
         self.rng = random.Random(cfg.run.seed)
-        resume_adapter = str(_resume_from / "adapter") if _resume_from else None
+        resume_adapter = str(_resume_from / "adapter") if _resume_from else None  # a checkpoint's adapter
         self.policy = load_policy(cfg.model, adapter=resume_adapter or cfg.init_adapter,
                                   lora=cfg.lora, trainable=True)
         t = cfg.trainer
@@ -114,7 +121,7 @@ class SelfPlayTrainer:
                                      scheduler=self.scheduler, model=self.policy.model)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log = RunLog(self.run_dir)
-        dump_config(cfg, self.run_dir / "config.yaml")  # on resume: with the overrides given then
+        save_config(cfg, self.folder.config)  # on resume: with the overrides given then
         if _resume_from:
             ckpt.load_checkpoint(_resume_from, self.state, cfg.selfplay.buffer_cap)
             self.log.truncate(self.state.step)
@@ -126,19 +133,18 @@ class SelfPlayTrainer:
                 buf.extend(self.envs[name].seed_tasks(tt))
                 self.state.buffers[f"{name}/{tt}"] = buf
         for name, env in self.envs.items():  # proposals equal to a known task are duplicates
-            if hasattr(env, "remember"):
-                env.remember([t for k, b in self.state.buffers.items() if k.startswith(name + "/") for t in b.tasks()])
+            env.remember([t for k, b in self.state.buffers.items() if k.startswith(name + "/") for t in b.tasks()])
 
     @classmethod
     def resume(cls, run_dir: str | Path, overrides: Sequence[str] = ()) -> "SelfPlayTrainer":
         """Continue the run in `run_dir` from its latest checkpoint (config from its config.yaml)."""
         run_dir = Path(run_dir)
-        if not (run_dir / "config.yaml").is_file():
+        if not RunFolder(run_dir).config.is_file():
             raise ConfigError(f"{run_dir} is not a run folder (no config.yaml): pass the folder `azmed train` wrote")
         latest = ckpt.latest_checkpoint(run_dir)
         if latest is None:
             raise ConfigError(f"{run_dir} has no complete checkpoint to resume from (checkpoints/step-*/state.json)")
-        cfg = load_config(run_dir / "config.yaml", overrides)
+        cfg = load_config(RunFolder(run_dir).config, overrides)
         return cls(cfg, run_dir=run_dir, _resume_from=latest)
 
     # ---- one step ---------------------------------------------------------------------------------
@@ -166,23 +172,10 @@ class SelfPlayTrainer:
             tokens += len(o.completion_ids) + int(o.finished)
         return time.perf_counter() - t0, tokens
 
-    def _validate(self, name: str, task_type: str, jobs: list[_Job]) -> list[Task | Rejection]:
-        env = self.envs[name]
-        if hasattr(env, "validate_many"):
-            return list(env.validate_many(task_type, [j.completion.text for j in jobs], [j.refs for j in jobs]))
-        return [env.validate(task_type, j.completion.text, j.refs) for j in jobs]
-
-    def _verify(self, name: str, tasks: list[Task], texts: list[str]):
-        env = self.envs[name]
-        if hasattr(env, "verify_many"):
-            return list(env.verify_many(tasks, texts))
-        return [env.verify(t, a) for t, a in zip(tasks, texts)]
-
     def _solver_tasks(self, name: str, tt: str, n: int) -> list[Task]:
         buf = self.state.buffers[f"{name}/{tt}"]
         n_env = round(n * self.cfg.selfplay.env_tasks)
-        env = self.envs[name]
-        fresh = env.sample_tasks(tt, n_env, self.rng) if n_env and hasattr(env, "sample_tasks") else []
+        fresh = self.envs[name].sample_tasks(tt, n_env, self.rng) if n_env else []
         return fresh + buf.sample(n - len(fresh), self.rng)
 
     def step(self) -> dict[str, Any]:
@@ -244,12 +237,9 @@ class SelfPlayTrainer:
             mine = [j for j in proposals if (j.env, j.task_type) == (name, tt)]
             if not mine:
                 continue
-            buf, seen = self.state.buffers[f"{name}/{tt}"], set()
-            for j, r in zip(mine, self._validate(name, tt, mine)):
-                if isinstance(r, Task) and (r.key in buf or r.key in seen):
-                    r = Rejection("duplicate", "the same task is already in the buffer")
+            results = self.envs[name].validate_many(tt, [j.completion.text for j in mine], [j.refs for j in mine])
+            for j, r in zip(mine, results, strict=True):
                 if isinstance(r, Task):
-                    seen.add(r.key)
                     j.task = r
                 else:
                     j.rejection = r
@@ -309,8 +299,8 @@ class SelfPlayTrainer:
         for name in self.envs:
             idx = [i for i, j in enumerate(jobs) if j.env == name]
             if idx:
-                vs = self._verify(name, [jobs[i].task for i in idx], [jobs[i].completion.text for i in idx])
-                for i, v in zip(idx, vs):
+                vs = self.envs[name].verify_many([jobs[i].task for i in idx], [jobs[i].completion.text for i in idx])
+                for i, v in zip(idx, vs, strict=True):
                     out[i] = v
         return out
 
@@ -341,10 +331,16 @@ class SelfPlayTrainer:
 
     def train(self) -> dict[str, Any]:
         """Run the remaining steps, checkpointing every N; then save the adapter and, unless
-        `eval.at_end` is off, compare base and adapter on the held-out suite."""
+        `eval.at_end` is off, compare base and adapter on each enabled environment's held-out
+        suite. The run folder's status.json says running, then finished (or stopped, with the
+        reason)."""
+        with tracked(self.run_dir, steps=self.cfg.trainer.steps):
+            return self._train()
+
+    def _train(self) -> dict[str, Any]:
         cfg = self.cfg
         total = cfg.trainer.steps
-        bar = _progress(total, self.state.step, cfg.run.progress)
+        bar = progress_bar(total, "self-play", "step", cfg.run.progress, initial=self.state.step)
         say = bar.write if bar is not None else (lambda line: print(line, flush=True))
         say(f"[train] run folder {self.run_dir} | envs {', '.join(self.envs)} | task types "
             f"{', '.join(f'{e}/{t}' for e, t in self.settings)} | from step {self.state.step}")
@@ -361,16 +357,17 @@ class SelfPlayTrainer:
             if bar is not None:
                 bar.close()
             for env in self.envs.values():
-                if hasattr(env, "close"):
-                    env.close()
-        adapter = self.run_dir / "adapter"
-        self.policy.model.save_pretrained(adapter)
-        print(f"[train] adapter saved to {adapter}", flush=True)
-        result: dict[str, Any] = {"run_dir": str(self.run_dir), "adapter": str(adapter), "last": last}
-        if cfg.eval.at_end:
+                env.close()
+        with atomic_folder(self.folder.adapter) as tmp:
+            self.policy.model.save_pretrained(tmp)
+        print(f"[train] adapter saved to {self.folder.adapter}", flush=True)
+        result: dict[str, Any] = {"run_dir": str(self.run_dir), "adapter": str(self.folder.adapter), "last": last}
+        suites = [env.heldout_suite for env in self.envs.values() if env.heldout_suite]
+        if cfg.eval.at_end and suites:
             from azmed.selfplay.heldout import compare_on_heldout
 
-            result["heldout"] = compare_on_heldout(self.policy, cfg, self.run_dir)
+            update_status(self.run_dir, phase="held-out check")
+            result["heldout"] = compare_on_heldout(self.policy, cfg, self.run_dir, suites)
         return result
 
 
@@ -381,17 +378,3 @@ def _novelty(new: int, duplicates: int) -> float | None:
     0.75
     """
     return round(new / (new + duplicates), 4) if new + duplicates else None
-
-
-def _default_run_dir(cfg: TrainConfig) -> Path:
-    envs = "+".join(cfg.enabled_envs()) or "none"
-    return Path("runs") / f"{_dt.datetime.now():%Y%m%d-%H%M%S}-{envs}"
-
-
-def _progress(total: int, done: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(total=total, initial=done, desc="self-play", unit="step", file=sys.stderr, dynamic_ncols=True,
-                mininterval=1.0 if sys.stderr.isatty() else 60.0)

@@ -1,16 +1,20 @@
 """The `Calculator` object, its result, point-score criteria and the grading tolerance.
 
 A calculator is declarative data plus one formula (MedCalc-Bench style): an id, a name, the
-names people type for it, whether its answer is an integer score (graded by exact match) or a
-decimal (graded within ±5 %), the output unit, a citation, its declared `Input`s and a
-`formula(values) -> (answer, steps)` that works on validated values in canonical units and
-writes each step with the numbers substituted.
+names people type for it, its MedCalc-Bench Calculator ID where it has one, what its answer is
+(an integer score graded by exact match, a decimal graded within ±5 %, a date written
+MM/DD/YYYY, or a duration in (weeks, days)), the output unit, a citation, its declared
+`Input`s and a `formula(values) -> (answer, steps)` that works on validated values in canonical
+units and writes each step with the numbers substituted.
 
     calc.compute({"sodium": 140, "chloride": 104, "bicarbonate": 24})
     # CalcResult(calculator='anion_gap', answer=12.0, unit='mmol/L', explanation='...', inputs={...})
 
 Point scores are built from `Criterion`s (one line of the explanation each) by `point_score`,
 so a score's definition reads like its table in the paper.
+
+`answer_correct(answer, truth, kind)` is the grading rule for every kind of answer; numbers go
+through `within_tolerance`.
 
 Limits: inputs must already be in canonical units (see `inputs.py`); calculators never guess a
 unit. Decimal answers are rounded to 3 decimals, as MedCalc-Bench reports them.
@@ -20,12 +24,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
+from simulator.calculators.dates import format_weeks_days, parse_date, parse_weeks_days
 from simulator.calculators.inputs import CalculatorInputError, Input
 
 Values = Mapping[str, Any]
-Formula = Callable[[Values], tuple[float, list[str]]]
+Formula = Callable[[Values], tuple[Any, list[str]]]
+AnswerKind = Literal["integer", "decimal", "date", "weeks_days"]
 
 RELATIVE_TOLERANCE = 0.05  # MedCalc-Bench: lower/upper limit = truth * 0.95 / truth * 1.05
 
@@ -55,6 +61,28 @@ def within_tolerance(answer: float, truth: float, integer: bool) -> bool:
     return lo - eps <= a <= hi + eps
 
 
+def answer_correct(answer: Any, truth: Any, kind: AnswerKind) -> bool:
+    """The grading rule for every kind of calculator answer: integer scores exactly, decimals
+    within ±5 % (`within_tolerance`), dates as the same day whatever the notation ("12/09/2007",
+    "2007-12-09", a `date`), durations as the same number of days ((14, 1), "14 weeks 1 day",
+    MedCalc-Bench's "('14 weeks', '1 days')").
+
+    >>> answer_correct("2007-12-09", "12/09/2007", "date"), answer_correct((14, 1), "('14 weeks', '1 days')", "weeks_days")
+    (True, True)
+    >>> answer_correct("12/10/2007", "12/09/2007", "date"), answer_correct(104.9, 100, "decimal")
+    (False, True)
+    """
+    if kind in ("integer", "decimal"):
+        return within_tolerance(answer, truth, kind == "integer")
+    if kind == "date":
+        a, t = parse_date(answer), parse_date(truth)
+        return a is not None and a == t
+    if kind == "weeks_days":
+        a, t = parse_weeks_days(answer), parse_weeks_days(truth)
+        return a is not None and t is not None and 7 * a[0] + a[1] == 7 * t[0] + t[1]
+    raise ValueError(f"unknown answer kind {kind!r}; expected integer, decimal, date or weeks_days")
+
+
 def fmt(x: float) -> str:
     """A number as it reads in an explanation: integers bare, else up to 3 decimals.
 
@@ -71,24 +99,29 @@ def fmt(x: float) -> str:
 
 @dataclass(frozen=True)
 class CalcResult:
-    """What a calculator returns: the answer (int for integer scores), its unit, a step-by-step
-    explanation with the numbers substituted, and the validated inputs it used."""
+    """What a calculator returns: the answer (int for integer scores, a "MM/DD/YYYY" string for
+    dates, a (weeks, days) tuple for durations), its unit, a step-by-step explanation with the
+    numbers substituted, and the validated inputs it used."""
 
     calculator: str
-    answer: float | int
+    answer: float | int | str | tuple[int, int]
     unit: str
     explanation: str
     inputs: dict[str, Any]
 
     def to_json(self) -> dict[str, Any]:
-        return {"calculator": self.calculator, "answer": self.answer, "unit": self.unit,
-                "explanation": self.explanation, "inputs": self.inputs}
+        inputs = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in self.inputs.items()}
+        answer = list(self.answer) if isinstance(self.answer, tuple) else self.answer
+        return {"calculator": self.calculator, "answer": answer, "unit": self.unit,
+                "explanation": self.explanation, "inputs": inputs}
 
 
 @dataclass(frozen=True)
 class Calculator:
     """One clinical calculator. `integer` True means an exactly graded point score (Wells PE
-    counts half points, so its answer may be x.5); False means a decimal graded within ±5 %."""
+    counts half points, so its answer may be x.5); False means a decimal graded within ±5 %.
+    `output` "date" or "weeks_days" marks the pregnancy-dating calculators, whose answers are a
+    date or a duration. `medcalc_id` is MedCalc-Bench's Calculator ID where it has this one."""
 
     id: str
     name: str
@@ -98,10 +131,26 @@ class Calculator:
     reference: str
     inputs: tuple[Input, ...]
     formula: Formula
+    medcalc_id: int | None = None
+    output: Literal["number", "date", "weeks_days"] = "number"
+
+    @property
+    def kind(self) -> AnswerKind:
+        """How the answer is graded: "integer", "decimal", "date" or "weeks_days"."""
+        if self.output != "number":
+            return self.output
+        return "integer" if self.integer else "decimal"
 
     @property
     def required(self) -> tuple[str, ...]:
         return tuple(i.name for i in self.inputs if i.required)
+
+    def answer_text(self, answer: Any) -> str:
+        """The answer as a person reads it: '93.333', '12/05/2007', '14 weeks 1 day'."""
+        if self.output == "weeks_days":
+            weeks, days = answer
+            return format_weeks_days(weeks, days)
+        return answer if isinstance(answer, str) else fmt(answer)
 
     def input(self, name: str) -> Input:
         for i in self.inputs:
@@ -131,7 +180,9 @@ class Calculator:
         except ZeroDivisionError:
             raise CalculatorInputError(f"{self.id}: these inputs make the formula divide by zero "
                                        f"({', '.join(f'{k}={x}' for k, x in v.items())})") from None
-        if self.integer and float(answer).is_integer():
+        if self.output != "number":
+            pass  # a date string or a (weeks, days) tuple, as the formula wrote it
+        elif self.integer and float(answer).is_integer():
             answer = int(answer)
         else:
             answer = round(float(answer), 3)

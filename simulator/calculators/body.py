@@ -1,4 +1,5 @@
-"""Body size: body mass index, body surface area, ideal and adjusted body weight.
+"""Body size: body mass index, body surface area, ideal and adjusted body weight, and the
+weight that gives a target BMI.
 
     from simulator.calculators import evaluate
     evaluate("bmi", {"weight": 70, "height": 175}).answer        # 22.857 kg/m2
@@ -59,6 +60,15 @@ def _bsa(v: Values):
     ]
 
 
+def _target_weight(v: Values):
+    bmi, h = v["target_bmi"], v["height"]
+    w = bmi * (h / 100) ** 2
+    return w, [
+        "target weight = target BMI x height (m)^2",
+        f"= {fmt(bmi)} x {fmt(h / 100)}^2 = {fmt(w)} kg",
+    ]
+
+
 def _ibw(v: Values):
     ibw, step = ideal_body_weight_kg(v["sex"], v["height"])
     return ibw, [f"Devine ideal body weight for a {SEX.label(v['sex'])}:", step]
@@ -75,23 +85,35 @@ ADULT_HEIGHT = number("height", low=120)
 CALCULATORS = [
     Calculator(
         id="bmi", name="Body mass index", unit="kg/m2", integer=False,
+        medcalc_id=6,
         aliases=("BMI", "body mass index (BMI)", "Quetelet index"),
         reference="Keys A et al. Indices of relative weight and obesity. J Chronic Dis 1972;25:329-43.",
         inputs=(number("weight"), number("height")), formula=_bmi),
     Calculator(
         id="bsa", name="Body surface area (Mosteller)", unit="m2", integer=False,
+        medcalc_id=60,
         aliases=("BSA", "body surface area", "Mosteller BSA", "body surface area calculator"),
         reference="Mosteller RD. Simplified calculation of body-surface area. N Engl J Med 1987;317:1098.",
         inputs=(number("weight"), number("height")), formula=_bsa),
     Calculator(
         id="ideal_body_weight", name="Ideal body weight (Devine)", unit="kg", integer=False,
+        medcalc_id=10,
         aliases=("IBW", "ideal body weight", "Devine formula"),
         reference="Devine BJ. Gentamicin therapy. Drug Intell Clin Pharm 1974;8:650-5.",
         inputs=(SEX, ADULT_HEIGHT), formula=_ibw),
     Calculator(
         id="adjusted_body_weight", name="Adjusted body weight", unit="kg", integer=False,
+        medcalc_id=62,
         aliases=("ABW", "adjusted body weight", "AjBW"),
         reference="Winter MA et al. Impact of various body weights and serum creatinine concentrations "
                   "on the bias and accuracy of the Cockcroft-Gault equation. Pharmacotherapy 2012;32:604-12.",
         inputs=(SEX, number("weight"), ADULT_HEIGHT), formula=_abw),
+    Calculator(
+        id="target_weight", name="Target weight for a BMI", unit="kg", integer=False, medcalc_id=61,
+        aliases=("Target weight", "target body weight", "weight for target BMI", "goal weight"),
+        reference="Keys A et al. Indices of relative weight and obesity. J Chronic Dis 1972;25:329-43 "
+                  "(BMI = weight / height^2, solved for weight).",
+        inputs=(number("target_bmi", quantity="bmi", description="target body mass index (kg/m2)"),
+                number("height")),
+        formula=_target_weight),
 ]

@@ -1,5 +1,6 @@
 """Cardiology: mean arterial pressure, corrected QT (Bazett, Fridericia, Framingham, Hodges,
-Rautaharju), CHA2DS2-VASc, HAS-BLED and the HEART score.
+Rautaharju), CHA2DS2-VASc, HAS-BLED, the HEART score, the Revised Cardiac Risk Index and the
+Framingham 10-year risk of hard coronary heart disease.
 
     from simulator.calculators import evaluate
     evaluate("qtc_bazett", {"qt_interval": 400, "heart_rate": 100}).answer      # 516.398
@@ -15,6 +16,16 @@ Conventions and where other implementations differ:
   1 (one or two) or 2 (three or more, or any known atherosclerotic disease: prior MI, PCI/CABG,
   stroke/TIA, peripheral arterial disease). MedCalc-Bench 1.7 gives known atherosclerotic
   disease with fewer than three risk factors 1 point instead of 2; we follow Six et al. 2008.
+- RCRI (Lee 1999): one point each for high-risk surgery (intraperitoneal, intrathoracic or
+  suprainguinal vascular), ischemic heart disease, heart failure, cerebrovascular disease,
+  insulin treatment and creatinine > 2 mg/dL. Same as MedCalc-Bench; some of its rows give both
+  "History of cerebrovascular disease" and "Cerebrovascular disease history", and where they
+  disagree its ground truth takes the second, while we count the disease when either says so.
+- Framingham hard CHD: the NCEP ATP III risk equations (10-year risk of myocardial infarction or
+  coronary death, ages 20-79), with cholesterol in mg/dL; ln(age) in the smoking term is capped
+  at 70 for men and 78 for women (as MDCalc). The answer is the risk in %. MedCalc-Bench 1.7
+  puts cholesterol in mmol/L into these mg/dL coefficients and rounds the sum and the risk to
+  one decimal before taking the percentage, so its answers are multiples of 10 % (mostly 0).
 """
 
 from __future__ import annotations
@@ -61,6 +72,8 @@ QTC_FORMULAS = {
     "rautaharju": ("QTc = QT x (120 + heart rate) / 180",
                    lambda qt, rr, hr: (qt * (120 + hr) / 180, f"{fmt(qt)} x (120 + {fmt(hr)}) / 180")),
 }
+
+QTC_MEDCALC_IDS = {"bazett": 11, "fridericia": 56, "framingham": 57, "hodges": 58, "rautaharju": 59}
 
 QTC_SOURCES = {
     "bazett": "Bazett HC. An analysis of the time-relations of electrocardiograms. Heart 1920;7:353-70.",
@@ -151,9 +164,59 @@ HEART = point_score([
     graded(TROPONIN, "Initial troponin"),
 ], "HEART score")
 
+# ---- Revised Cardiac Risk Index --------------------------------------------------------------------
+
+RCRI_FINDINGS = {
+    "high_risk_surgery": "High-risk surgery (intraperitoneal, intrathoracic or suprainguinal vascular)",
+    "ischemic_heart_disease": "Ischemic heart disease (MI, positive stress test, angina, nitrates, Q waves)",
+    "congestive_heart_failure": "Heart failure (pulmonary edema, PND, S3, rales, vascular redistribution)",
+    "cerebrovascular_disease": "Cerebrovascular disease (stroke or TIA)",
+    "insulin_use": "Pre-operative treatment with insulin",
+}
+
+RCRI = point_score([
+    *(present(n, label) for n, label in RCRI_FINDINGS.items()),
+    banded("creatinine", "Pre-operative creatinine > 2 mg/dL", "mg/dL", [("> 2", lambda c: c > 2, 1),
+                                                                          ("<= 2", lambda c: True, 0)]),
+], "Revised Cardiac Risk Index")
+
+# ---- Framingham hard coronary heart disease (NCEP ATP III) ------------------------------------------
+
+# sex -> (coefficients, baseline 10-year survival, age cap of the smoking term)
+FRAMINGHAM = {
+    "M": ({"ln_age": 52.00961, "ln_tc": 20.014077, "ln_hdl": -0.905964, "ln_sbp": 1.305784, "bp_treated": 0.241549,
+           "smoker": 12.096316, "ln_age_x_ln_tc": -4.605038, "ln_age_x_smoker": -2.84367, "ln_age_sq": -2.93323,
+           "constant": -172.300168}, 0.9402, 70),
+    "F": ({"ln_age": 31.764001, "ln_tc": 22.465206, "ln_hdl": -1.187731, "ln_sbp": 2.552905, "bp_treated": 0.420251,
+           "smoker": 13.07543, "ln_age_x_ln_tc": -5.060998, "ln_age_x_smoker": -2.996945, "ln_age_sq": 0.0,
+           "constant": -146.5933061}, 0.98767, 78),
+}
+
+
+def _framingham(v: Values):
+    sex, age, tc, hdl, sbp = v["sex"], v["age"], v["total_cholesterol"], v["hdl_cholesterol"], v["sbp"]
+    treated, smoker = float(v["bp_treated"]), float(v["smoking"])
+    b, s0, cap = FRAMINGHAM[sex]
+    la, lt = math.log(age), math.log(tc)
+    terms = {"ln_age": la, "ln_tc": lt, "ln_hdl": math.log(hdl), "ln_sbp": math.log(sbp), "bp_treated": treated,
+             "smoker": smoker, "ln_age_x_ln_tc": la * lt, "ln_age_x_smoker": math.log(min(age, cap)) * smoker,
+             "ln_age_sq": la * la, "constant": 1.0}
+    total = sum(b[k] * x for k, x in terms.items())
+    risk = 100 * (1 - s0 ** math.exp(total))
+    shown = " ".join(f"{'-' if b[k] < 0 else '+'} {fmt(abs(b[k]))} x {fmt(x)}" for k, x in terms.items()
+                     if b[k] and k != "constant").lstrip("+ ")
+    return risk, [
+        f"ATP III equation for a {SEX.label(sex)} (cholesterol in mg/dL, ln = natural log; the smoking term "
+        f"uses ln(min(age, {cap})))",
+        f"sum = {shown} - {fmt(abs(b['constant']))} = {fmt(total)}",
+        f"10-year risk = 1 - {s0}^exp({fmt(total)}) = {fmt(risk)} %",
+    ]
+
+
 CALCULATORS = [
     Calculator(
         id="map", name="Mean arterial pressure", unit="mm[Hg]", integer=False,
+        medcalc_id=5,
         aliases=("MAP", "mean arterial pressure", "mean arterial pressure (MAP)", "mean blood pressure"),
         reference="Sesso HD et al. Systolic and diastolic blood pressure, pulse pressure, and mean arterial "
                   "pressure as predictors of cardiovascular disease risk in men. Hypertension 2000;36:801-7.",
@@ -161,6 +224,7 @@ CALCULATORS = [
     *[
         Calculator(
             id=f"qtc_{key}", name=f"Corrected QT interval ({key.capitalize()})", unit="ms", integer=False,
+            medcalc_id=QTC_MEDCALC_IDS[key],
             aliases=(f"QTc {key}", f"{key} QTc", f"QTc {key} calculator", f"{key} formula",
                      *(("QTc",) if key == "bazett" else ()),
                      *(("QTc Fredericia", "Fredericia") if key == "fridericia" else ())),
@@ -170,6 +234,7 @@ CALCULATORS = [
     ],
     Calculator(
         id="cha2ds2_vasc", name="CHA2DS2-VASc score", unit="points", integer=True,
+        medcalc_id=4,
         aliases=("CHA2DS2-VASc", "CHA2DS2-VASc score", "CHADS-VASc",
                  "CHA2DS2-VASc score for atrial fibrillation stroke risk"),
         reference="Lip GYH et al. Refining clinical risk stratification for predicting stroke and "
@@ -181,6 +246,7 @@ CALCULATORS = [
         formula=CHA2DS2_VASC),
     Calculator(
         id="has_bled", name="HAS-BLED score", unit="points", integer=True,
+        medcalc_id=25,
         aliases=("HAS-BLED", "HAS-BLED score", "HAS-BLED score for major bleeding risk"),
         reference="Pisters R et al. A novel user-friendly score (HAS-BLED) to assess 1-year risk of major "
                   "bleeding in patients with atrial fibrillation. Chest 2010;138:1093-100.",
@@ -197,6 +263,7 @@ CALCULATORS = [
         formula=HAS_BLED),
     Calculator(
         id="heart_score", name="HEART score for major cardiac events", unit="points", integer=True,
+        medcalc_id=18,
         aliases=("HEART", "HEART score", "HEART score for major cardiac events"),
         reference="Six AJ, Backus BE, Kelder JC. Chest pain in the emergency room: value of the HEART "
                   "score. Neth Heart J 2008;16:191-6.",
@@ -205,4 +272,24 @@ CALCULATORS = [
                 finding("atherosclerotic_disease", "known atherosclerotic disease: prior MI, PCI/CABG, "
                                                    "stroke/TIA or peripheral arterial disease")),
         formula=HEART),
+    Calculator(
+        id="rcri", name="Revised Cardiac Risk Index", unit="points", integer=True, medcalc_id=17,
+        aliases=("RCRI", "Revised Cardiac Risk Index for Pre-Operative Risk", "Lee index", "Lee criteria"),
+        reference="Lee TH et al. Derivation and prospective validation of a simple index for prediction of "
+                  "cardiac risk of major noncardiac surgery. Circulation 1999;100:1043-9.",
+        inputs=(*(finding(n, label) for n, label in RCRI_FINDINGS.items()), number("creatinine")),
+        formula=RCRI),
+    Calculator(
+        id="framingham_chd", name="Framingham 10-year risk of hard coronary heart disease (ATP III)", unit="%",
+        integer=False, medcalc_id=46,
+        aliases=("Framingham Risk Score for Hard Coronary Heart Disease", "Framingham risk score",
+                 "Framingham hard CHD", "ATP III risk score", "10-year CHD risk"),
+        reference="Expert Panel on Detection, Evaluation, and Treatment of High Blood Cholesterol in Adults. "
+                  "Third Report of the NCEP (ATP III) final report. Circulation 2002;106:3143-421; "
+                  "Wilson PWF et al. Prediction of coronary heart disease using risk factor categories. "
+                  "Circulation 1998;97:1837-47.",
+        inputs=(number("age", low=20, high=79), SEX, number("total_cholesterol"), number("hdl_cholesterol"),
+                number("sbp"), finding("bp_treated", "on treatment for high blood pressure"),
+                finding("smoking", "current smoker")),
+        formula=_framingham),
 ]

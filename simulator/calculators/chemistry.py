@@ -1,5 +1,6 @@
 """Serum chemistry: anion gap and its albumin correction, delta gaps and ratios, corrected calcium,
-sodium corrected for hyperglycemia, calculated serum osmolality and free water deficit.
+sodium corrected for hyperglycemia, calculated serum osmolality, free water deficit, LDL
+cholesterol by Friedewald and HOMA-IR.
 
     from simulator.calculators import evaluate
     evaluate("anion_gap", {"sodium": 140, "chloride": 104, "bicarbonate": 24}).answer   # 12
@@ -12,7 +13,17 @@ albumin in g/dL. Conventions:
   MedCalc-Bench; Katz (1973), +1.6, is offered separately as `corrected_sodium_katz`;
 - serum osmolality = 2 Na + BUN/2.8 + glucose/18 (no ethanol term);
 - free water deficit uses the total-body-water fraction by age and sex (0.6 children and men
-  under 65, 0.5 women under 65 and men 65 and over, 0.45 women 65 and over).
+  under 65, 0.5 women under 65 and men 65 and over, 0.45 women 65 and over);
+- LDL (Friedewald 1972) = total cholesterol - HDL - triglycerides / 5, in mg/dL (mmol/L
+  converted at 38.67 mg/dL for cholesterol, 88.57 for triglycerides); the paper limits it to
+  triglycerides up to 400 mg/dL, so higher values are refused (measure LDL directly).
+  MedCalc-Bench computes it at any triglyceride level;
+- HOMA-IR (Matthews 1985) = fasting insulin (µU/mL) x fasting glucose (mmol/L) / 22.5, i.e.
+  insulin x glucose (mg/dL) / 405. Insulin in pmol/L is divided by 6 (Heinemann 2010);
+  MedCalc-Bench 1.7 multiplies it by 6.
+Units are converted exactly. MedCalc-Bench's unit converter rounds intermediate amounts to 3
+decimals (2.26 mmol/L of calcium becomes 0.002 mol, so 8.0 mg/dL instead of 9.06; cholesterol in
+mmol/L likewise), so its corrected calcium and LDL differ from ours when the rows give mmol/L.
 """
 
 from __future__ import annotations
@@ -124,45 +135,76 @@ def _free_water_deficit(v: Values):
     ]
 
 
+FRIEDEWALD_TG_LIMIT = 400.0  # mg/dL
+
+
+def _ldl(v: Values):
+    tc, hdl, tg = v["total_cholesterol"], v["hdl_cholesterol"], v["triglycerides"]
+    if tg > FRIEDEWALD_TG_LIMIT:
+        raise CalculatorInputError(f"triglycerides={fmt(tg)} mg/dL is above 400 mg/dL, where the Friedewald "
+                                   f"equation is not valid; LDL must be measured directly")
+    ldl = tc - hdl - tg / 5
+    return ldl, [
+        "LDL = total cholesterol - HDL - triglycerides / 5 (mg/dL)",
+        f"LDL = {fmt(tc)} - {fmt(hdl)} - {fmt(tg)} / 5 = {fmt(ldl)} mg/dL",
+    ]
+
+
+def _homa_ir(v: Values):
+    insulin, glu = v["insulin"], v["glucose"]
+    homa = insulin * glu / 405
+    return homa, [
+        "HOMA-IR = fasting insulin (µU/mL) x fasting glucose (mg/dL) / 405 (= glucose in mmol/L / 22.5)",
+        f"HOMA-IR = {fmt(insulin)} x {fmt(glu)} / 405 = {fmt(homa)}",
+    ]
+
+
 HILLIER = "Hillier TA, Abbott RD, Barrett EJ. Hyponatremia: evaluating the correction factor for " \
           "hyperglycemia. Am J Med 1999;106:399-403."
 
 CALCULATORS = [
     Calculator(
         id="anion_gap", name="Anion gap", unit="mmol/L", integer=False,
+        medcalc_id=39,
         aliases=("AG", "serum anion gap", "anion gap"),
         reference="Emmett M, Narins RG. Clinical use of the anion gap. Medicine 1977;56:38-54.",
         inputs=ELECTROLYTES, formula=_anion_gap),
     Calculator(
         id="albumin_corrected_anion_gap", name="Albumin-corrected anion gap", unit="mmol/L", integer=False,
+        medcalc_id=65,
         aliases=("albumin corrected anion gap", "corrected anion gap", "albumin-adjusted anion gap"),
         reference="Figge J, Jabor A, Kazda A, Fencl V. Anion gap and hypoalbuminemia. "
                   "Crit Care Med 1998;26:1807-10.",
         inputs=(*ELECTROLYTES, number("albumin")), formula=albumin_corrected_gap_value),
     Calculator(
         id="delta_gap", name="Delta gap", unit="mmol/L", integer=False,
+        medcalc_id=63,
         aliases=("delta gap", "delta anion gap", "excess anion gap"),
         reference="Wrenn K. The delta (delta) gap: an approach to mixed acid-base disorders. "
                   "Ann Emerg Med 1990;19:1310-3.",
         inputs=ELECTROLYTES, formula=_delta_gap),
     Calculator(
         id="albumin_corrected_delta_gap", name="Albumin-corrected delta gap", unit="mmol/L", integer=False,
+        medcalc_id=66,
         aliases=("albumin corrected delta gap",),
         reference="Figge J et al. Crit Care Med 1998;26:1807-10; Wrenn K. Ann Emerg Med 1990;19:1310-3.",
         inputs=(*ELECTROLYTES, number("albumin")), formula=_albumin_corrected_delta_gap),
     Calculator(
         id="delta_ratio", name="Delta ratio", unit="ratio", integer=False,
+        medcalc_id=64,
         aliases=("delta ratio", "delta-delta", "delta delta ratio"),
         reference="Rastegar A. Use of the delta AG/delta HCO3- ratio in the diagnosis of mixed acid-base "
                   "disorders. J Am Soc Nephrol 2007;18:2429-31.",
         inputs=ELECTROLYTES, formula=_delta_ratio(_delta_gap)),
     Calculator(
         id="albumin_corrected_delta_ratio", name="Albumin-corrected delta ratio", unit="ratio", integer=False,
+        medcalc_id=67,
         aliases=("albumin corrected delta ratio",),
         reference="Rastegar A. J Am Soc Nephrol 2007;18:2429-31; Figge J et al. Crit Care Med 1998;26:1807-10.",
         inputs=(*ELECTROLYTES, number("albumin")), formula=_delta_ratio(_albumin_corrected_delta_gap)),
     Calculator(
         id="corrected_calcium", name="Calcium corrected for albumin", unit="mg/dL", integer=False,
+        medcalc_id=7,
         aliases=("corrected calcium", "calcium correction for hypoalbuminemia", "albumin-corrected calcium",
                  "Payne formula"),
         reference="Payne RB, Little AJ, Williams RB, Milner JR. Interpretation of serum calcium in patients "
@@ -170,6 +212,7 @@ CALCULATORS = [
         inputs=(number("calcium"), number("albumin")), formula=_corrected_calcium),
     Calculator(
         id="corrected_sodium", name="Sodium corrected for hyperglycemia (Hillier)", unit="mmol/L", integer=False,
+        medcalc_id=26,
         aliases=("corrected sodium", "sodium correction for hyperglycemia", "Hillier corrected sodium"),
         reference=HILLIER,
         inputs=(number("sodium"), number("glucose")), formula=_sodium_correction(2.4)),
@@ -181,13 +224,30 @@ CALCULATORS = [
         inputs=(number("sodium"), number("glucose")), formula=_sodium_correction(1.6)),
     Calculator(
         id="serum_osmolality", name="Calculated serum osmolality", unit="mOsm/kg", integer=False,
+        medcalc_id=30,
         aliases=("serum osmolality", "calculated osmolality", "osmolality", "sOsm"),
         reference="Dorwart WV, Chalmers L. Comparison of methods for calculating serum osmolality from "
                   "chemical concentrations. Clin Chem 1975;21:190-4.",
         inputs=(number("sodium"), number("bun"), number("glucose")), formula=_serum_osmolality),
     Calculator(
         id="free_water_deficit", name="Free water deficit", unit="L", integer=False,
+        medcalc_id=38,
         aliases=("free water deficit", "FWD", "water deficit in hypernatremia"),
         reference="Adrogue HJ, Madias NE. Hypernatremia. N Engl J Med 2000;342:1493-9.",
         inputs=(number("age"), SEX, number("weight"), number("sodium")), formula=_free_water_deficit),
+    Calculator(
+        id="ldl_friedewald", name="LDL cholesterol (Friedewald)", unit="mg/dL", integer=False, medcalc_id=44,
+        aliases=("LDL Calculated", "LDL", "calculated LDL", "Friedewald equation", "LDL cholesterol"),
+        reference="Friedewald WT, Levy RI, Fredrickson DS. Estimation of the concentration of low-density "
+                  "lipoprotein cholesterol in plasma, without use of the preparative ultracentrifuge. "
+                  "Clin Chem 1972;18:499-502.",
+        inputs=(number("total_cholesterol"), number("hdl_cholesterol"), number("triglycerides")), formula=_ldl),
+    Calculator(
+        id="homa_ir", name="HOMA-IR (insulin resistance)", unit="index", integer=False, medcalc_id=31,
+        aliases=("HOMA-IR", "HOMA-IR (Homeostatic Model Assessment for Insulin Resistance)",
+                 "homeostatic model assessment of insulin resistance", "HOMA"),
+        reference="Matthews DR et al. Homeostasis model assessment: insulin resistance and beta-cell function "
+                  "from fasting plasma glucose and insulin concentrations in man. Diabetologia 1985;28:412-9; "
+                  "insulin units: Heinemann L. Insulin assay standardization. Diabetes Care 2010;33:1386-8.",
+        inputs=(number("insulin"), number("glucose")), formula=_homa_ir),
 ]

@@ -1,4 +1,5 @@
-"""Liver disease: Child-Pugh score for cirrhosis, MELD-Na and the FIB-4 fibrosis index.
+"""Liver and upper gastrointestinal disease: Child-Pugh score for cirrhosis, MELD-Na, the FIB-4
+fibrosis index and the Glasgow-Blatchford bleeding score.
 
     from simulator.calculators import evaluate
     evaluate("child_pugh", {"total_bilirubin": 1.5, "albumin": 3.6, "inr": 1.2}).answer   # 5
@@ -13,21 +14,35 @@ Conventions and where other implementations differ: Child-Pugh bands are bilirub
 > 3 mg/dL, albumin > 3.5 / 2.8-3.5 / < 2.8 g/dL, INR < 1.7 / 1.7-2.3 / > 2.3 (Pugh 1973 as
 tabulated by MDCalc), both ends of the middle band inclusive. MedCalc-Bench 1.7 gives bilirubin
 of exactly 2.0 mg/dL no points (its bands are "< 2" and "2 < x < 3"), scores bilirubin of
-exactly 3.0 as > 3 and albumin of exactly 2.8 as < 2.8; only those three boundary values differ.
+exactly 3.0 as > 3 and albumin of exactly 2.8 as < 2.8. Its ground truth also scores no points
+for ascites at all: its rows write "absent", "slight", "moderate" in lower case, which its
+calculator does not recognise (it knows "Absent", "Slight", "Moderate").
 
 MELD-Na is the UNOS/OPTN 2016 policy formula: creatinine, bilirubin and INR floored at 1,
 creatinine capped at 4 and set to 4 after dialysis twice in the past week or 24 h of CVVHD,
 sodium bounded to 125-137, MELD(i) rounded to one decimal and times 10, the sodium term added
 only when MELD(i) > 11, result capped at 40. MedCalc-Bench 1.7 ignores dialysis when creatinine
-is below 1 mg/dL (it floors to 1 instead of setting 4); we follow the policy.
+is below 1 mg/dL (it floors to 1 instead of setting 4); we follow the policy. Its ground truth
+rounds MELD(i) to a whole number before multiplying by 10 (2.285 -> 2 -> 20, where the policy
+gives 2.3 -> 23) and then uses the unrounded MELD(i) in the sodium term.
+
+Glasgow-Blatchford (Blatchford 2000) scores blood urea in mmol/L: 6.5-7.9 / 8-9.9 / 10-24.9 /
+>= 25 score 2 / 3 / 4 / 6; with BUN in mg/dL the limits are urea x 2.801 (18.2, 22.4, 28.0,
+70.0 mg/dL). Hemoglobin (g/dL) men 12-12.9 / 10-11.9 / < 10 score 1 / 3 / 6, women 10-11.9 /
+< 10 score 1 / 6; systolic BP 100-109 / 90-99 / < 90 score 1 / 2 / 3; pulse >= 100, melena 1
+each; syncope, hepatic disease and cardiac failure 2 each. MedCalc-Bench 1.7 compares BUN with
+the rounded limits in mg/dL, scores nothing for BUN of exactly 70, and misplaces the hemoglobin
+edges: a man's 12.0 scores 0 and 13.0 scores 1, a woman's 10.0 scores 0 and a woman's 12.0
+scores 1.
 """
 
 from __future__ import annotations
 
 import math
 
-from simulator.calculators.base import Calculator, Values, banded, fmt, graded, point_score
-from simulator.calculators.inputs import choice, finding, number
+from simulator.calculators.acute_care import UREA_MMOL_TO_BUN_MG
+from simulator.calculators.base import Calculator, Criterion, Values, banded, fmt, graded, point_score, present
+from simulator.calculators.inputs import SEX, choice, finding, number
 
 ASCITES = choice("ascites_grade", "ascites", {1: "none", 2: "slight", 3: "moderate"}, default=1,
                  synonyms={"absent": 1, "no": 1, "mild": 2, "moderate to severe": 3, "severe": 3, "tense": 3})
@@ -98,9 +113,40 @@ def _fib4(v: Values):
     ]
 
 
+# ---- Glasgow-Blatchford bleeding score ---------------------------------------------------------------
+
+def _gbs_urea(v: Values) -> tuple[float, str]:
+    bun = v["bun"]
+    urea = bun / UREA_MMOL_TO_BUN_MG
+    pts = 6 if urea >= 25 else 4 if urea >= 10 else 3 if urea >= 8 else 2 if urea >= 6.5 else 0
+    return pts, f"BUN {fmt(bun)} mg/dL = urea {fmt(urea)} mmol/L"
+
+
+def _gbs_hemoglobin(v: Values) -> tuple[float, str]:
+    hb, male = v["hemoglobin"], v["sex"] == "M"
+    if male:
+        pts = 0 if hb >= 13 else 1 if hb >= 12 else 3 if hb >= 10 else 6
+    else:
+        pts = 0 if hb >= 12 else 1 if hb >= 10 else 6
+    return pts, f"{fmt(hb)} g/dL ({SEX.label(v['sex'])})"
+
+
+GBS_FINDINGS = {"melena": ("Melena", 1), "syncope": ("Presented with syncope", 2),
+                "liver_disease": ("Hepatic disease", 2), "congestive_heart_failure": ("Cardiac failure", 2)}
+
+GLASGOW_BLATCHFORD = point_score([
+    Criterion("Blood urea", _gbs_urea),
+    Criterion("Hemoglobin", _gbs_hemoglobin),
+    banded("sbp", "Systolic blood pressure", "mm Hg", [(">= 110", lambda s: s >= 110, 0), ("100-109", lambda s: s >= 100, 1),
+                                                         ("90-99", lambda s: s >= 90, 2), ("< 90", lambda s: True, 3)]),
+    banded("heart_rate", "Pulse >= 100/min", "/min", [(">= 100", lambda h: h >= 100, 1), ("< 100", lambda h: True, 0)]),
+    *(present(n, label, pts) for n, (label, pts) in GBS_FINDINGS.items()),
+], "Glasgow-Blatchford score")
+
 CALCULATORS = [
     Calculator(
         id="child_pugh", name="Child-Pugh score for cirrhosis", unit="points", integer=True,
+        medcalc_id=15,
         aliases=("Child-Pugh", "Child-Pugh score", "Child-Turcotte-Pugh", "CTP score",
                  "Child-Pugh score for cirrhosis mortality"),
         reference="Pugh RN et al. Transection of the oesophagus for bleeding oesophageal varices. "
@@ -109,6 +155,7 @@ CALCULATORS = [
         formula=_child_pugh),
     Calculator(
         id="meld_na", name="MELD-Na (UNOS/OPTN)", unit="points", integer=True,
+        medcalc_id=23,
         aliases=("MELD-Na", "MELDNa", "MELD sodium", "MELD Na (UNOS/OPTN)"),
         reference="Kim WR et al. Hyponatremia and mortality among patients on the liver-transplant waiting "
                   "list. N Engl J Med 2008;359:1018-26; OPTN policy 9 (2016).",
@@ -117,8 +164,20 @@ CALCULATORS = [
         formula=_meld_na),
     Calculator(
         id="fib4", name="Fibrosis-4 (FIB-4) index", unit="index", integer=False,
+        medcalc_id=19,
         aliases=("FIB-4", "FIB4", "fibrosis-4", "Fibrosis-4 (FIB-4) index for liver fibrosis"),
         reference="Sterling RK et al. Development of a simple noninvasive index to predict significant "
                   "fibrosis in patients with HIV/HCV coinfection. Hepatology 2006;43:1317-25.",
         inputs=(number("age"), number("ast"), number("alt"), number("platelets")), formula=_fib4),
+    Calculator(
+        id="glasgow_blatchford", name="Glasgow-Blatchford bleeding score", unit="points", integer=True,
+        medcalc_id=27,
+        aliases=("Glasgow-Blatchford", "GBS", "Glasgow-Blatchford Bleeding Score (GBS)", "Blatchford score"),
+        reference="Blatchford O, Murray WR, Blatchford M. A risk score to predict need for treatment for "
+                  "upper-gastrointestinal haemorrhage. Lancet 2000;356:1318-21.",
+        inputs=(number("bun"), number("hemoglobin"), SEX, number("sbp"), number("heart_rate"),
+                finding("melena", "melena"), finding("syncope", "presented with syncope"),
+                finding("liver_disease", "history or signs of hepatic disease"),
+                finding("congestive_heart_failure", "history or signs of cardiac failure")),
+        formula=GLASGOW_BLATCHFORD),
 ]

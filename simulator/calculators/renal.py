@@ -1,4 +1,5 @@
-"""Kidney function: CKD-EPI 2021 and MDRD eGFR, Cockcroft-Gault creatinine clearance.
+"""Kidney function: CKD-EPI 2021 and MDRD eGFR, Cockcroft-Gault creatinine clearance, and the
+fractional excretion of sodium.
 
     from simulator.calculators import evaluate
     evaluate("ckd_epi_2021", {"age": 50, "sex": "F", "creatinine": 1.0}).answer   # 68.6
@@ -18,6 +19,9 @@ Conventions and where other implementations differ:
   weight when BMI < 18.5, the lesser of ideal and actual weight when BMI is 18.5-24.9, adjusted
   body weight (IBW + 0.4 x excess) above 24.9. Its result equals the published equation's times
   (weight used / actual weight).
+- FENa (Espinel 1976) = (urine Na x plasma creatinine) / (plasma Na x urine creatinine) x 100,
+  in %; the two creatinines in the same unit (both are converted to mg/dL). Same as MedCalc-Bench.
+  It applies at any age, so it has no adult limit.
 """
 
 from __future__ import annotations
@@ -89,12 +93,22 @@ def _cockcroft_gault_adjusted(v: Values):
     return crcl, [*steps, step]
 
 
+def _fena(v: Values):
+    una, pcr, pna, ucr = v["urine_sodium"], v["creatinine"], v["sodium"], v["urine_creatinine"]
+    fena = una * pcr / (pna * ucr) * 100
+    return fena, [
+        "FENa = (urine Na x serum creatinine) / (serum Na x urine creatinine) x 100 %",
+        f"FENa = ({fmt(una)} x {fmt(pcr)}) / ({fmt(pna)} x {fmt(ucr)}) x 100 = {fmt(fena)} %",
+    ]
+
+
 CG_REFERENCE = "Cockcroft DW, Gault MH. Prediction of creatinine clearance from serum creatinine. " \
                "Nephron 1976;16:31-41."
 
 CALCULATORS = [
     Calculator(
         id="ckd_epi_2021", name="eGFR by CKD-EPI 2021 creatinine equation", unit="mL/min/1.73m2", integer=False,
+        medcalc_id=3,
         aliases=("CKD-EPI", "CKD-EPI 2021", "CKD-EPI equations for glomerular filtration rate", "eGFR CKD-EPI",
                  "CKD-EPI creatinine 2021"),
         reference="Inker LA et al. New creatinine- and cystatin C-based equations to estimate GFR without "
@@ -102,6 +116,7 @@ CALCULATORS = [
         inputs=(ADULT_AGE, SEX, number("creatinine")), formula=_ckd_epi_2021),
     Calculator(
         id="mdrd", name="eGFR by MDRD (4-variable, IDMS-traceable)", unit="mL/min/1.73m2", integer=False,
+        medcalc_id=9,
         aliases=("MDRD", "MDRD GFR", "MDRD GFR equation", "MDRD eGFR"),
         reference="Levey AS et al. Using standardized serum creatinine values in the Modification of Diet in "
                   "Renal Disease study equation. Ann Intern Med 2006;145:247-54.",
@@ -117,9 +132,17 @@ CALCULATORS = [
         id="cockcroft_gault_adjusted_weight",
         name="Creatinine clearance (Cockcroft-Gault, BMI-adjusted body weight)", unit="mL/min", integer=False,
         # MedCalc-Bench's "Creatinine Clearance (Cockcroft-Gault Equation)" computes this variant.
+        medcalc_id=2,
         aliases=("creatinine clearance (Cockcroft-Gault equation)", "Cockcroft-Gault adjusted weight",
                  "CrCl adjusted body weight"),
         reference=CG_REFERENCE + " Weight selection: Winter MA et al. Pharmacotherapy 2012;32:604-12.",
         inputs=(ADULT_AGE, SEX, number("weight"), number("height", low=120), number("creatinine")),
         formula=_cockcroft_gault_adjusted),
+    Calculator(
+        id="fena", name="Fractional excretion of sodium (FENa)", unit="%", integer=False, medcalc_id=40,
+        aliases=("FENa", "Fractional Excretion of Sodium (FENa)", "fractional excretion of sodium"),
+        reference="Espinel CH. The FENa test: use in the differential diagnosis of acute renal failure. "
+                  "JAMA 1976;236:579-81.",
+        inputs=(number("sodium"), number("creatinine"), number("urine_sodium"), number("urine_creatinine")),
+        formula=_fena),
 ]

@@ -1,8 +1,10 @@
 """Reading a final answer out of a model's free text: numbers, dates and durations in weeks
 and days, with units, lists and hedges handled the same way for every item (no rule is
-specific to a benchmark row).
+specific to a benchmark row). This is the one answer reader of AZ-Med: the self-play reward
+(`simulator.verify`), the held-out simulator suite and the MedCalc-Bench grader all read
+answers through it, so training and evaluation read "The eGFR is 58 mL/min/1.73 m2." alike.
 
-    from azmed.eval.answers import read_number, read_date, read_weeks_days
+    from simulator.answers import read_number, read_date, read_weeks_days
     read_number("The BMI is 23.4 kg/m2 (normal 18.5-24.9).")    # Reading(value=23.4, ...)
     read_number("Answer: 3 or 4 points").hedged                    # True: a hedge is wrong
     read_date("Answer: December 9, 2007").value                    # datetime.date(2007, 12, 9)
@@ -12,11 +14,12 @@ Where the answer is looked for (`answer_scope`), first match wins:
 1. a JSON `"answer": ...` field, or an `<answer>...</answer>` / ```answer block;
 2. the text after the last "answer" marker ("Answer: 12", "the answer is 12");
 3. else the last line that holds a candidate (a digit, a date...).
-Inside that scope, for numbers: a scope that opens with a number gives that number ("3
+Inside that scope, for numbers: an enumeration marker opening it ("2. ", "3) ") is skipped; a scope that opens with a number gives that number ("3
 points, low risk" gives 3); otherwise the first number after the last "=", ":", "is", "was"
 or "equals" that is still followed by one ("BMI = 70 / 1.75^2 = 22.9" and "weight 70 kg,
 the BMI is 22.9 kg/m2" both give 22.9). Digits that belong to a word or a unit
-("CHA2DS2-VASc", "FIB-4", "kg/m2", "mL/min/1.73 m²") are not numbers. Units are ignored:
+("CHA2DS2-VASc", "FIB-4", "kg/m2", "mL/min/1.73 m²"), and dotted labels ("1.1.1"), are not
+numbers. Units are ignored:
 the value is taken to be in the unit the question asked for.
 
 Hedged answers are wrong: two different values joined by "or", "to", "-", "and" or
@@ -29,20 +32,24 @@ a 4-digit year first means Y-M-D.
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from azmed.envs.base import extract_block
+from simulator.calculators.dates import find_dates, parse_date, parse_weeks_days
 
-# A number: digits not glued to a word, a unit or a power ("m2", "10^9", "/1.73").
-_NUMBER = re.compile(r"(?<![\w^/.])[-+]?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?![\w^])")
+__all__ = ["Reading", "answer_scope", "extract_block", "parse_date", "parse_weeks_days", "read_date", "read_number",
+           "read_weeks_days"]
+
+# A number: digits not glued to a word, a unit or a power ("m2", "10^9", "/1.73"), nor part of
+# a dotted label such as a section number ("1.1.1").
+_NUMBER = re.compile(r"(?<![\w^/.])[-+]?(?:\d+(?:,\d{3})*(?:\.\d+)?|\.\d+)(?![\w^])(?!\.\d)")
 _WORD = re.compile(r"[^\W\d_][\w^\-]*")  # a word, and anything glued to it: "CHA2DS2-VASc", "m2", "FIB-4"
 _CLAUSE = re.compile(r"=|:|\bis\b|\bwas\b|\bequals\b|\bof approximately\b", re.I)
 _HEDGE_AFTER = re.compile(r"^\s*(?:[^\W\d_][\w/^%]*\s*|%\s*)?(?:-|–|—|\bto\b|\bor\b|\band\b)\s*[-+]?\.?\d", re.I)
 _MARKER = re.compile(r"\banswer\b\s*(?:is|would be)?\s*[:=]?\s*", re.I)  # no "-": it may be a sign
+_LIST_ITEM = re.compile(r"^\s*\d{1,2}[.)]\s+")  # "2. ", "3) " opening an enumerated line
 _JSON_ANSWER = re.compile(r'"answer"\s*:\s*("(?:[^"\\]|\\.)*"|[^,}\n]+)', re.I)
 
 
@@ -55,6 +62,30 @@ class Reading:
     scope: str
     hedged: bool = False
     others: tuple = ()
+
+
+def extract_block(text: str, tag: str) -> str | None:
+    """The content of the last ```tag ... ``` fenced block in `text`, else of the last
+    <tag>...</tag> element, else None. Models put the part we parse in such a block.
+
+    >>> extract_block("x ```json\\n{\\"a\\": 1}\\n``` y", "json")
+    '{"a": 1}'
+    >>> extract_block("<answer> 42 </answer>", "answer")
+    '42'
+    """
+    fence = f"```{tag}"
+    start = text.rfind(fence)
+    if start != -1:
+        body_start = start + len(fence)
+        end = text.find("```", body_start)
+        return text[body_start: end if end != -1 else len(text)].strip()
+    open_tag, close_tag = f"<{tag}>", f"</{tag}>"
+    start = text.rfind(open_tag)
+    if start != -1:
+        body_start = start + len(open_tag)
+        end = text.find(close_tag, body_start)
+        return text[body_start: end if end != -1 else len(text)].strip()
+    return None
 
 
 def answer_scope(text: str, has_candidate: Callable[[str], bool]) -> str:
@@ -109,20 +140,26 @@ def read_number(text: str) -> Reading:
     True
     >>> read_number("I cannot tell.").value is None
     True
+    >>> read_number("The criteria:\\n1. temperature 38.5\\n2. 12.2 mmol/L").value   # "2." numbers a list
+    12.2
     """
     scope = answer_scope(text, lambda s: bool(_numbers(s)))
     if not scope:
         return Reading(None, "")
     part = scope
+    item = _LIST_ITEM.match(part)
+    if item and _numbers(part[item.end():]):
+        part = part[item.end():]  # the number of an enumerated line is not its value
     nums = _numbers(part)
     if not nums:
         return Reading(None, scope)
     if part[:nums[0].start()].strip(" \t'\"(*"):
         # Words before the first number: the value follows the last clause marker ("=", "is",
         # ":") that is still followed by a number.
-        for m in _CLAUSE.finditer(scope):
-            if _numbers(scope[m.end():]):
-                part = scope[m.end():]
+        whole = part
+        for m in _CLAUSE.finditer(whole):
+            if _numbers(whole[m.end():]):
+                part = whole[m.end():]
         nums = _numbers(part)
     first = nums[0]
     value = _to_float(first.group())
@@ -134,85 +171,15 @@ def read_number(text: str) -> Reading:
     return Reading(value, scope)
 
 
-# ---- dates ---------------------------------------------------------------------------------------
-
-# Month names are looked up by their first three letters ("Sept." -> "sep").
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
-_MON = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
-_DATE_PATTERNS = [
-    ("ymd", re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b")),
-    ("mdy", re.compile(r"\b(\d{1,2})[-/.](\d{1,2})[-/.](\d{4})\b")),
-    ("Mdy", re.compile(_MON + r"\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})\b", re.I)),
-    ("dMy", re.compile(r"\b(\d{1,2})(?:st|nd|rd|th)?\s+(?:of\s+)?" + _MON + r",?\s+(\d{4})\b", re.I)),
-]
-
-
-def _dates(text: str) -> list[tuple[int, _dt.date]]:
-    """(position, date) of every valid date written in `text`, in order."""
-    found = []
-    for kind, rx in _DATE_PATTERNS:
-        for m in rx.finditer(text):
-            g = m.groups()
-            try:
-                if kind == "ymd":
-                    d = _dt.date(int(g[0]), int(g[1]), int(g[2]))
-                elif kind == "mdy":
-                    d = _dt.date(int(g[2]), int(g[0]), int(g[1]))
-                elif kind == "Mdy":
-                    d = _dt.date(int(g[2]), _MONTHS[g[0].lower()[:3]], int(g[1]))
-                else:
-                    d = _dt.date(int(g[2]), _MONTHS[g[1].lower()[:3]], int(g[0]))
-            except (ValueError, KeyError):
-                continue
-            found.append((m.start(), d))
-    return sorted(found)
-
-
-def parse_date(text: str) -> _dt.date | None:
-    """The first date written in `text` (M/D/Y, Y-M-D or with a month name), else None.
-
-    >>> parse_date("12/09/2007"), parse_date("2007-12-09"), parse_date("9th of Dec 2007")
-    (datetime.date(2007, 12, 9), datetime.date(2007, 12, 9), datetime.date(2007, 12, 9))
-    """
-    dates = _dates(text or "")
-    return dates[0][1] if dates else None
-
+# ---- dates and durations (parsed by simulator.calculators.dates, shared with the calculators) ----------
 
 def read_date(text: str) -> Reading:
     """The date a free-text answer gives; several different dates are a hedge."""
-    scope = answer_scope(text, lambda s: bool(_dates(s)))
-    dates = list(dict.fromkeys(d for _, d in _dates(scope)))
+    scope = answer_scope(text, lambda s: bool(find_dates(s)))
+    dates = list(dict.fromkeys(d for _, d in find_dates(scope)))
     if not dates:
         return Reading(None, scope)
     return Reading(dates[0], scope, hedged=len(dates) > 1, others=tuple(dates[1:]))
-
-
-# ---- durations in weeks and days -----------------------------------------------------------------
-
-_WD_WORDS = re.compile(r"(\d+)\s*(?:weeks?|wks?|w)(?![a-z])[\s,'\"]*(?:and\s*)?(?:(\d+)\s*(?:days?|d)(?![a-z]))?", re.I)
-_WD_TUPLE = re.compile(r"\(\s*['\"]?(\d+)['\"]?\s*,\s*['\"]?(\d+)['\"]?\s*\)")
-_DAYS_ONLY = re.compile(r"\b(\d+)\s*days?\b", re.I)
-
-
-def parse_weeks_days(text: str) -> tuple[int, int] | None:
-    """(weeks, days) from "14 weeks, 1 day", "(14, 1)", "('14 weeks', '1 days')" or "14w 1d";
-    "14 weeks" alone is (14, 0).
-
-    >>> parse_weeks_days("('14 weeks', '1 days')"), parse_weeks_days("(3, 4)"), parse_weeks_days("8 weeks")
-    ((14, 1), (3, 4), (8, 0))
-    """
-    text = text or ""
-    m = _WD_WORDS.search(text)
-    if m:
-        return int(m.group(1)), int(m.group(2) or 0)
-    m = _WD_TUPLE.search(text)
-    if m:
-        return int(m.group(1)), int(m.group(2))
-    m = _DAYS_ONLY.search(text)
-    if m:
-        return 0, int(m.group(1))
-    return None
 
 
 def read_weeks_days(text: str) -> Reading:

@@ -1,7 +1,8 @@
 """The real-case JSONL schema: one clinical case with a question and its answer per line,
-validated row by row, and the prompt / completion a case becomes for fine-tuning.
+validated row by row, and the prompt / completion a case becomes. Fine-tuning trains on it,
+`azmed data convert` writes it, and the `real-cases` evaluation suite scores a model on it.
 
-    from azmed.finetune.schema import read_cases, prompt_text, completion_text
+    from azmed.real_cases import read_cases, prompt_text, completion_text
     cases = read_cases("cases.jsonl")            # skips bad rows, counts them
     cases = read_cases("cases.jsonl", strict=True)  # RealCaseError at the first bad row
     for line, case in cases.rows: print(line, prompt_text(case), "->", completion_text(case))
@@ -28,15 +29,15 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Iterable, Literal
+from typing import Annotated, Any, Collection, Iterable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from azmed.envs.base import stable_key
+from azmed.runs import write_jsonl
 from simulator.readers import InputError, loads_json
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -266,20 +267,7 @@ def read_cases(path: str | os.PathLike, strict: bool = False) -> CaseFile:
 
 def write_cases(cases: Iterable[RealCase], path: str | os.PathLike) -> int:
     """Write cases as JSONL, atomically (a temporary file renamed into place); returns the count."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", dir=p.parent)
-    n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for case in cases:
-                fh.write(json.dumps(case.model_dump(exclude_none=True), ensure_ascii=False) + "\n")
-                n += 1
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return n
+    return write_jsonl(Path(path), (case.model_dump(exclude_none=True) for case in cases))
 
 
 def file_sha256(path: str | os.PathLike) -> str:
@@ -292,17 +280,26 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 # ---- what the model sees -----------------------------------------------------------------------
 
-def render_findings(findings: dict[str, Any], depth: int = 0) -> list[str]:
-    """Structured findings as indented 'Name: value' lines (underscores read as spaces)."""
+def render_findings(findings: dict[str, Any], depth: int = 0, *, list_sep: str = ", ",
+                    skip: Collection[str] = ()) -> list[str]:
+    """Nested findings as indented 'Name: value' lines (underscores read as spaces; keys in
+    `skip` and empty values left out). The one renderer of nested case data: real cases here,
+    AgentClinic OSCE cases in the evaluation.
+
+    >>> render_findings({"Vital_signs": {"HR": 104, "febrile": True}, "Labs": ["Na 131", "K 3.1"]})
+    ['Vital signs:', '  HR: 104', '  febrile: yes', 'Labs: Na 131, K 3.1']
+    """
     lines = []
     pad = "  " * depth
     for name, value in findings.items():
+        if name in skip:
+            continue
         label = str(name).replace("_", " ").strip()
         if isinstance(value, dict):
             lines.append(f"{pad}{label}:")
-            lines.extend(render_findings(value, depth + 1))
+            lines.extend(render_findings(value, depth + 1, list_sep=list_sep, skip=skip))
         elif isinstance(value, list):
-            lines.append(f"{pad}{label}: {', '.join(_plain(v) for v in value)}")
+            lines.append(f"{pad}{label}: {list_sep.join(_plain(v) for v in value)}")
         elif value is not None:
             lines.append(f"{pad}{label}: {_plain(value)}")
     return lines

@@ -1,10 +1,12 @@
-"""The `real-cases` evaluation suite: any real-case JSONL file (schema.py) answered by the model
-and graded by answer type, with the same prompt the fine-tuning trained on.
+"""The `real-cases` evaluation suite: any real-case JSONL file (`azmed.real_cases`) answered by
+the model and graded by answer type, with the same prompt the fine-tuning trains on.
 
-    from azmed.finetune.suite import RealCaseOptions, RealCaseSuite
+    azmed eval --suite real-cases real_cases.jsonl=cases.jsonl --adapter runs/<run>/adapter --out ft.json
+
+    from azmed.eval.real_cases import RealCaseOptions, RealCaseSuite
     from azmed.eval.harness import run_suite
     suite = RealCaseSuite(RealCaseOptions(jsonl="runs/<run>/heldout.jsonl"))
-    summary = run_suite(suite, policy, limit=None, batch_size=8, max_batch_tokens=24000)
+    run = run_suite(suite, policy, limit=None, batch_size=8, max_batch_tokens=24000)
 
 `azmed finetune` scores its held-out cases with it before and after training. Grading reuses
 the evaluation harness's pure graders, so a real case is scored like the benchmark it came from:
@@ -24,22 +26,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from azmed.envs.base import Verdict
+from azmed.eval.config import RealCaseOptions
 from azmed.eval.harness import Item, Suite, SuiteDataError, scored, shared_simulator
-from azmed.finetune.schema import RealCase, RealCaseError, prompt_text, read_cases
+from azmed.real_cases import RealCase, RealCaseError, prompt_text, read_cases
+from simulator.answers import parse_date, parse_weeks_days
+
+__all__ = ["RealCaseOptions", "RealCaseSuite", "grade_answer", "truth_of"]
 
 RELATIVE_TOLERANCE = 0.05
-
-
-class RealCaseOptions(BaseModel):
-    """Options of the `real-cases` suite."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    jsonl: str | None = Field(None, description="real-case JSONL file (e.g. a fine-tuning run's heldout.jsonl)")
-    max_new_tokens: int = Field(32, ge=1, description="tokens generated per answer")
 
 
 def truth_of(case: RealCase) -> dict[str, Any]:
@@ -55,11 +50,7 @@ def truth_of(case: RealCase) -> dict[str, Any]:
         return {"kind": "number", "answer": value, "lower": lower, "upper": upper,
                 "integer": case.answer_type == "integer"}
     if case.answer_type == "date":
-        from azmed.eval.answers import parse_date
-
         return {"kind": "date", "answer": parse_date(case.answer).isoformat()}
-    from azmed.eval.answers import parse_weeks_days
-
     weeks_days = parse_weeks_days(case.answer) if "week" in case.answer.lower() else None
     if weeks_days is not None:
         return {"kind": "weeks_days", "answer": list(weeks_days)}
@@ -76,8 +67,8 @@ class RealCaseSuite(Suite):
 
     def items(self, limit: int | None = None) -> list[Item]:
         if not self.options.jsonl:
-            raise SuiteDataError("the real-cases suite needs a file: set real_cases.jsonl=PATH (a real-case JSONL, "
-                                 "e.g. runs/<run>/heldout.jsonl; see docs/real-cases.md)")
+            raise SuiteDataError("the real-cases suite needs a file: add real_cases.jsonl=PATH (a real-case JSONL, "
+                                 "e.g. from `azmed data convert` or runs/<run>/heldout.jsonl; see docs/real-cases.md)")
         try:
             cases = read_cases(self.options.jsonl, strict=True).cases
         except RealCaseError as exc:

@@ -1,7 +1,7 @@
-"""Rollouts: batched sampling of completions from the policy, for proposing, solving and
-evaluation.
+"""Generation: batched sampling of completions from a policy, shared by self-play (proposing,
+solving), evaluation, fine-tuning's held-out scoring and the playground.
 
-    from azmed.selfplay.rollout import generate
+    from azmed.generation import generate
     outs = generate(policy, [policy.chat(p) for p in prompts], max_new_tokens=48, temperature=1.0)
     outs[0].text, outs[0].completion_ids
 
@@ -14,16 +14,24 @@ Why it is shaped this way (DESIGN §9):
 - Sampling is unbiased for RL: `top_k=0`, `top_p=1` (transformers' default top_k is 50).
 - Completions are cut at the first eos; `completion_ids` excludes the eos and the padding,
   and `finished` says whether the model stopped by itself (else it hit `max_new_tokens`).
-- An optional vLLM backend is used when `backend="vllm"` and vLLM is installed; it is not
-  installed on CPU machines and nothing here needs it.
+- An optional vLLM backend (`backend="vllm"`, GPU only) when vLLM is installed: it is not a
+  dependency, is not installed on CPU machines, and is imported only when asked for. Its engine
+  is built once per process from the base model folder with LoRA support; before each call the
+  current adapter is saved to a temporary folder and passed as a new `LoRARequest`, so vLLM
+  always samples from the current policy. Sampling matches the HF backend: top_k off, eos ends
+  a completion.
 
-Limits: one process; generation runs in inference mode, without gradients.
+Limits: one process; generation runs in inference mode, without gradients. The vLLM engine
+takes 0.3 of one GPU (tensor parallel 1), leaving the rest to the training model.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 from azmed.model import Policy
@@ -135,23 +143,49 @@ def cut_at_eos(tokens: list[int], eos: int) -> tuple[list[int], bool]:
 
 
 def vllm_available() -> bool:
-    import importlib.util
-
     return importlib.util.find_spec("vllm") is not None
+
+
+_VLLM_ENGINES: dict = {}
+_ADAPTER_VERSION = [0]  # vLLM caches a LoRA by its id: every call after an update gets a new one
+
+
+def _vllm_engine(policy: Policy):
+    from vllm import LLM
+
+    from azmed.model import resolve_model_path
+
+    path = resolve_model_path(policy.name)
+    if path not in _VLLM_ENGINES:
+        r = policy.model.peft_config["default"].r if policy.has_adapter else 8
+        _VLLM_ENGINES[path] = LLM(model=path, enable_lora=policy.has_adapter, max_lora_rank=max(8, r),
+                                  gpu_memory_utilization=0.3, dtype="bfloat16", enforce_eager=True)
+    return _VLLM_ENGINES[path]
 
 
 def _generate_vllm(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, temperature: float,
                    top_p: float, stop_strings: Sequence[str] | None) -> list[Completion]:
-    """Generation through vLLM (GPU only), with the current LoRA weights merged into a copy
-    of the model that vLLM loads. Rebuilt when the weights changed; meant for long runs on a
-    GPU where vLLM's throughput pays for the reload."""
+    """Generation through vLLM with the current LoRA weights (see the module docstring)."""
     if not vllm_available():
         raise RuntimeError("rollout.backend is 'vllm' but vLLM is not installed: `pip install vllm` on a "
                            "CUDA machine, or use rollout.backend=hf")
-    from azmed.selfplay.vllm_backend import vllm_generate
+    from vllm import SamplingParams
+    from vllm.lora.request import LoRARequest
 
-    texts, ids, finished = vllm_generate(policy, list(prompts), max_new_tokens=max_new_tokens,
-                                         temperature=temperature, top_p=top_p, stop=list(stop_strings or []))
-    tok = policy.tokenizer
-    return [Completion(tok(p, add_special_tokens=False)["input_ids"], i, t, f)
-            for p, t, i, f in zip(prompts, texts, ids, finished)]
+    llm = _vllm_engine(policy)
+    params = SamplingParams(max_tokens=max_new_tokens, temperature=temperature, top_p=top_p, top_k=-1,
+                            stop=list(stop_strings or []) or None)
+    lora = None
+    if policy.has_adapter:
+        folder = Path(tempfile.mkdtemp(prefix="azmed-vllm-lora-"))
+        policy.model.save_pretrained(folder)
+        _ADAPTER_VERSION[0] += 1
+        lora = LoRARequest(f"policy-{_ADAPTER_VERSION[0]}", _ADAPTER_VERSION[0], str(folder))
+    outs = llm.generate(list(prompts), params, lora_request=lora, use_tqdm=False)
+    tok, eos = policy.tokenizer, policy.eos_id
+    completions = []
+    for prompt, o in zip(prompts, outs):
+        c = o.outputs[0]
+        completions.append(Completion(tok(prompt, add_special_tokens=False)["input_ids"],
+                                      [t for t in c.token_ids if t != eos], c.text, c.finish_reason == "stop"))
+    return completions

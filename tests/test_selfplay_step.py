@@ -1,0 +1,218 @@
+"""A whole self-play step in seconds, on every change: a tiny randomly initialised Llama (the
+architecture of SmolLM2, built here) and a small environment registered the way any new
+environment is (one class plus one line in `ENVIRONMENTS`). The step's rewards, advantages,
+buffers, metrics and LoRA update are checked against what the environment reported.
+
+The model uses the embedded model's real tokenizer when its converted folder is cached, and a
+tiny byte-level tokenizer with the same chat format built here otherwise (both run when the
+cache exists). The slow tests in test_selfplay_train.py run the real model on the clinical
+environment."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from typing import Sequence
+
+import pytest
+import torch
+from pydantic import Field
+
+from azmed.envs import ENVIRONMENTS
+from azmed.envs.base import EnvConfig, Environment, Rejection, Task, Verdict, stable_key
+from azmed.model import EMBEDDED_FOLDER, cache_dir, lora_state
+from azmed.selfplay.config import load_config
+from azmed.selfplay.rewards import learnability, solve_rate, task_relative_advantages
+from tests.conftest import save_tiny_llama
+
+CHATML = ("{% for message in messages %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + "
+          "'<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}")
+
+
+# ---- the environment -------------------------------------------------------------------------------
+
+class ParityConfig(EnvConfig):
+    seeds: int = Field(2, ge=1, description="seed tasks per type")
+
+
+class ParityEnv(Environment):
+    """Tasks are numbers; a proposal is valid when its length is even (its task is that length),
+    an answer is correct when its length has the task's parity. Deterministic functions of the
+    text, so a random model gets a mix of rewards; every call is recorded."""
+
+    name = "parity"
+    all_task_types = ("parity",)
+    Config = ParityConfig
+
+    def __init__(self, config=None, **options):
+        super().__init__(config, **options)
+        self.calls: list[tuple[str, list]] = []
+        self.closed = False
+
+    @property
+    def task_types(self) -> Sequence[str]:
+        return ("parity",)
+
+    def _task(self, n: int, key: str) -> Task:
+        return Task(self.name, "parity", {"n": n}, n % 2, key)
+
+    def seed_tasks(self, task_type: str) -> list[Task]:
+        tasks = [self._task(i, f"seed-{i}") for i in range(self.config.seeds)]
+        self.remember(tasks)
+        return tasks
+
+    def sample_tasks(self, task_type: str, n: int, rng: random.Random) -> list[Task]:
+        return [self._task(k, f"fresh-{k}") for k in (rng.randrange(100) for _ in range(n))]
+
+    def propose_prompt(self, task_type, references, rng) -> str:
+        return "Write a word. Examples: " + ", ".join(str(r.payload["n"]) for r in references)
+
+    def validate(self, task_type, proposal_text, references=()) -> Task | Rejection:
+        if len(proposal_text) % 2:
+            return Rejection("odd", "write an even number of characters")
+        return self.admit(self._task(len(proposal_text), stable_key(proposal_text)))
+
+    def validate_many(self, task_type, texts, references=()):
+        results = super().validate_many(task_type, texts, references)
+        self.calls.append(("validate", list(zip(texts, results))))
+        return results
+
+    def solve_prompt(self, task: Task) -> str:
+        return f"Say something {'odd' if task.answer else 'even'} about {task.payload['n']}."
+
+    def verify(self, task: Task, answer_text: str) -> Verdict:
+        if not answer_text:
+            return Verdict(False, None, "empty", formatted=False)
+        return Verdict(len(answer_text) % 2 == task.answer, len(answer_text), "parity")
+
+    def verify_many(self, tasks, answers):
+        verdicts = super().verify_many(tasks, answers)
+        self.calls.append(("verify", list(zip(tasks, verdicts))))
+        return verdicts
+
+    def close(self) -> None:
+        self.closed = True
+
+
+# ---- the model -------------------------------------------------------------------------------------
+
+def _tokenizer(kind: str):
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    if kind == "embedded":
+        folder = cache_dir() / "models" / EMBEDDED_FOLDER
+        if not (folder / "tokenizer.json").is_file():
+            pytest.skip("the embedded model is not converted yet (the built tokenizer runs instead)")
+        return AutoTokenizer.from_pretrained(folder)
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
+
+    alphabet = pre_tokenizers.ByteLevel.alphabet()
+    core = Tokenizer(models.BPE(vocab={c: i for i, c in enumerate(sorted(alphabet))}, merges=[]))
+    core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    core.decoder = decoders.ByteLevel()
+    tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|im_end|>", bos_token="<|im_start|>",
+                                  unk_token="<|endoftext|>")
+    tok.add_special_tokens({"additional_special_tokens": ["<|im_start|>", "<|im_end|>"]})
+    tok.chat_template = CHATML
+    return tok
+
+
+@pytest.fixture(scope="module", params=["embedded", "built"])
+def tiny_llama(request, tmp_path_factory):
+    """A 2-layer Llama (SmolLM2's architecture, random weights) saved as a HF folder."""
+    return save_tiny_llama(tmp_path_factory.mktemp(f"tiny-llama-{request.param}"), _tokenizer(request.param))
+
+
+@pytest.fixture()
+def trainer(tiny_llama, tmp_path, monkeypatch):
+    from azmed.selfplay.trainer import SelfPlayTrainer
+
+    monkeypatch.setitem(ENVIRONMENTS, "parity", f"{__name__}:ParityEnv")  # adding an environment: one line
+    cfg = load_config(None, [
+        f"model.name={tiny_llama}", "model.dtype=float32", f"run.out_dir={tmp_path / 'run'}", "run.progress=false",
+        "run.checkpoint_every=1", "envs.clinical.enabled=false", "envs.parity.enabled=true",
+        "envs.parity.options.seeds=3", "envs.parity.task_types.parity.propose=6",
+        "envs.parity.task_types.parity.solve=6", "envs.parity.task_types.parity.propose_tokens=8",
+        "envs.parity.task_types.parity.solve_tokens=5", "selfplay.mc_rollouts=3", "selfplay.references=2",
+        "selfplay.env_tasks=0.5", "trainer.steps=2", "trainer.lr=0.05"])
+    return SelfPlayTrainer(cfg)
+
+
+# ---- the step --------------------------------------------------------------------------------------
+
+def test_one_step_rewards_advantages_buffers_metrics_and_update(trainer, monkeypatch):
+    import azmed.selfplay.trainer as loop
+
+    sp = trainer.cfg.selfplay
+    env: ParityEnv = trainer.envs["parity"]
+    batches = []
+    real_update = loop.policy_gradient_update
+    monkeypatch.setattr(loop, "policy_gradient_update",
+                        lambda policy, opt, batch, **kw: batches.append(list(batch)) or real_update(policy, opt, batch, **kw))
+    before = lora_state(trainer.policy.model)
+    assert len(trainer.state.buffers["parity/parity"]) == 3  # the seeds
+
+    record = trainer.step()
+
+    # the environment was used through its protocol: proposals, Monte-Carlo rollouts, answers
+    (kind1, proposals), (kind2, rollouts), (kind3, answers) = env.calls
+    assert (kind1, kind2, kind3) == ("validate", "verify", "verify")
+    assert len(proposals) == 6 and len(answers) == 6
+    valid = [r for _, r in proposals if isinstance(r, Task)]
+    assert len(rollouts) == sp.mc_rollouts * len(valid)
+
+    # rewards: learnability for valid proposals (from their rollouts), the penalty for the others
+    rates = {}
+    for task, verdict in rollouts:
+        rates.setdefault(task.key, []).append(verdict.correct)
+    propose_rewards = [learnability(solve_rate(rates[r.key])) if isinstance(r, Task) else sp.invalid_penalty
+                       for _, r in proposals]
+    solve_rewards = [(1.0 if v.correct else 0.0) if v.formatted else sp.format_penalty for _, v in answers]
+    group = record["groups"]
+    assert group["parity/parity/propose"]["reward"] == pytest.approx(sum(propose_rewards) / 6, abs=1e-4)
+    assert group["parity/parity/solve"]["reward"] == pytest.approx(sum(solve_rewards) / 6, abs=1e-4)
+    assert group["parity/parity/solve"]["accuracy"] == pytest.approx(sum(v.correct for _, v in answers) / 6, abs=1e-4)
+    assert group["parity/parity/propose"]["valid"] == pytest.approx(len(valid) / 6, abs=1e-4)
+    assert group["parity/parity/propose"]["rejections"].get("odd", 0) == 6 - len(valid)
+
+    # advantages: Task-Relative REINFORCE++, each role normalised on its own
+    (batch,) = batches
+    expected = task_relative_advantages(propose_rewards + solve_rewards, ["propose"] * 6 + ["solve"] * 6)
+    assert [s.advantage for s in batch] == pytest.approx(expected, abs=1e-5)
+    for role in (slice(0, 6), slice(6, 12)):
+        assert sum(s.advantage for s in batch[role]) == pytest.approx(0.0, abs=1e-4)
+
+    # buffers: the seeds and every new valid task (keep: all), each once
+    buf = trainer.state.buffers["parity/parity"]
+    assert len(buf) == 3 + len(valid) == record["buffers"]["parity/parity"]["size"]
+    assert record["buffers"]["parity/parity"]["new_valid"] == len(valid)
+    assert all(r.key in buf for r in valid) and all(env.is_known(r.key) for r in valid)
+    # half of the solver's tasks came fresh from the environment's generator
+    assert sum(t.key.startswith("fresh-") for t, _ in answers) == 3
+
+    # the update: the LoRA weights moved, and the step was logged
+    assert record["update"]["grad_norm"] > 0 and math.isfinite(record["update"]["loss"])
+    after = lora_state(trainer.policy.model)
+    assert any(not torch.equal(before[k], after[k]) for k in before)
+    line = json.loads((trainer.run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert line["step"] == 1 and line["groups"] == json.loads(json.dumps(record["groups"]))
+
+
+def test_a_proposal_equal_to_a_known_task_is_a_duplicate_of_the_environment(trainer):
+    env: ParityEnv = trainer.envs["parity"]
+    first = env.validate("parity", "abcd")
+    assert isinstance(first, Task)
+    again = env.validate_many("parity", ["abcd", "abcdef"])
+    assert isinstance(again[0], Rejection) and again[0].reason == "duplicate"
+    assert isinstance(again[1], Task)
+
+
+def test_train_runs_checkpoints_saves_the_adapter_and_closes_the_environment(trainer):
+    env: ParityEnv = trainer.envs["parity"]
+    result = trainer.train()
+    run = trainer.run_dir
+    assert [json.loads(x)["step"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [1, 2]
+    assert (run / "adapter" / "adapter_config.json").is_file() and result["adapter"] == str(run / "adapter")
+    assert (run / "checkpoints" / "step-000002" / "state.json").is_file()
+    assert env.closed and "heldout" not in result  # this environment declares no held-out suite

@@ -29,11 +29,11 @@ def digest(path: Path) -> str:
 
 
 def one_line_error(result, *pieces: str, code: int = 2) -> str:
-    """The result failed with `code` and one 'error: ...' line holding every piece."""
+    """The result failed with `code` and one "azmed: error: ..." line holding every piece."""
     err = result.stderr.strip()
     assert result.returncode == code, (result.returncode, result.stdout, err)
     assert "Traceback" not in err and len(err.splitlines()) == 1, err
-    assert err.startswith("error: "), err
+    assert err.startswith("azmed: error: "), err
     for piece in pieces:
         assert piece in err, (piece, err)
     return err

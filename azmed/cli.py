@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     ec = esub.add_parser("check", help="validate a proposed triplet given as JSON")
     ec.add_argument("file", metavar="FILE", help="the triplet as one JSON object ('-' reads stdin)")
     ec.add_argument("--task-type", default=None, help="deduction, abduction or induction (default: from the file)")
+    for q in (er, ec):
+        q.add_argument("--allow-unconfined", action="store_true",
+                       help="run even when a sandbox layer is missing here (e.g. seccomp); says which")
     e.set_defaults(func=_handler("exec"))
 
     # ---- training and evaluation -----------------------------------------------------------

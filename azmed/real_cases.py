@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from azmed.envs.base import stable_key
 from azmed.runs import write_jsonl
+from simulator.readers import InputError, loads_json
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d")
@@ -202,7 +203,9 @@ def problems_from_validation(line: int, exc: ValidationError) -> list[RowProblem
 def parse_row(line_no: int, text: str) -> RealCase | list[RowProblem]:
     """One JSONL line -> a RealCase, or the problems that make it a bad row."""
     try:
-        obj = json.loads(text)
+        obj = loads_json(text)
+    except InputError as exc:
+        return [RowProblem(line_no, "", str(exc))]
     except json.JSONDecodeError as exc:
         return [RowProblem(line_no, "", f"not valid JSON ({exc.msg} at column {exc.colno})")]
     if not isinstance(obj, dict):

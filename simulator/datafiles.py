@@ -25,6 +25,7 @@ import yaml
 from pydantic import ValidationError
 
 from simulator.errors import PackError, PackErrors
+from simulator.readers import DuplicateKeyError, StrictLoader
 
 FIXES = {
     "missing": "add this field",
@@ -39,18 +40,23 @@ FIXES = {
 
 
 def read_yaml(path: Path) -> tuple[Any, Any]:
-    """(data, composed node tree) of a YAML file; PackError when it cannot be read or parsed."""
+    """(data, composed node tree) of a YAML file; PackError when it cannot be read or parsed,
+    names a key twice in one mapping, or nests too deeply (`simulator.readers`)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise PackError(str(path), "", f"cannot read the file ({exc.strerror}).", "check the path") from None
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        return yaml.load(text, Loader=StrictLoader), yaml.compose(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else None
-        raise PackError(str(path), "", f"malformed YAML: {getattr(exc, 'problem', exc)}.",
-                        "check indentation and quoting near that line (strings with ':' need quotes)", line) from None
+        fix = ("keep one of the two (YAML would silently use the last)" if isinstance(exc, DuplicateKeyError)
+               else "check indentation and quoting near that line (strings with ':' need quotes)")
+        raise PackError(str(path), "", f"malformed YAML: {getattr(exc, 'problem', exc)}.", fix, line) from None
+    except RecursionError:
+        raise PackError(str(path), "", "malformed YAML: nested too deeply to read.",
+                        "a pack nests a few levels; look for a runaway [ or {") from None
 
 
 def line_of(node, loc: tuple) -> int | None:

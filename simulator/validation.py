@@ -40,6 +40,7 @@ from typing import Any
 
 from simulator.case import Case, Rejection
 from simulator.errors import UnitError
+from simulator.readers import InputError, loads_json
 from simulator.render import parse_lines
 from simulator.unit_spelling import display_unit, unit_code
 
@@ -69,7 +70,9 @@ def extract_json(text: str) -> Any:
                     break
     for c in candidates:
         try:
-            return json.loads(c)
+            return loads_json(c)
+        except InputError as exc:  # duplicate keys, too deep: a JSON object, but not one to guess at
+            raise InputError(f"the JSON object is malformed: {exc}") from None
         except json.JSONDecodeError:
             continue
     raise ValueError("no JSON object found" if not candidates else "the JSON object is malformed")
@@ -80,6 +83,8 @@ def read_proposal(text: str) -> dict:
     if "{" in text:
         try:
             return extract_json(text)
+        except InputError:
+            raise
         except ValueError:
             pass
     return parse_lines(text)

@@ -7,7 +7,8 @@
 The case is one JSON object or the editable 'name: value unit' line format (as in the Case lab
 and `azmed simulate --format lines`; '#' comment lines are ignored). Prints the engine's
 diagnosis (exit 0), or the rejection reason (exit 1); unreadable input (a missing file, text
-that is neither JSON nor 'name: value' lines) exits 2.
+that is neither JSON nor 'name: value' lines, a JSON key written twice, nesting too deep) exits 2
+with a one-line reason.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import sys
 
-from azmed.commands.common import fail, load_simulator
+from azmed.commands.common import fail, load_simulator, visible
 
 
 def run(args) -> int:
@@ -26,12 +27,15 @@ def run(args) -> int:
         return fail(f"cannot read {args.file}: {exc.strerror}")
     except UnicodeDecodeError as exc:
         return fail(f"{where} is not UTF-8 text ({exc.reason} at byte {exc.start}); save the case as UTF-8")
+    from simulator.readers import InputError, loads_json
     from simulator.validation import read_proposal
 
     body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#")).strip()
-    if body.startswith("{"):  # meant as JSON: say where it breaks rather than trying lines
+    if body.startswith(("{", "[")):  # meant as JSON: say where it breaks rather than trying lines
         try:
-            data = json.loads(body)
+            data = loads_json(body)
+        except InputError as exc:
+            return fail(f"{where}: {exc}; a case is one JSON object, or 'name: value unit' lines")
         except json.JSONDecodeError as exc:
             return fail(f"{where} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); a case is "
                         "one JSON object, or 'name: value unit' lines")
@@ -48,7 +52,7 @@ def run(args) -> int:
 
     result = sim.check(data)
     if isinstance(result, Rejection):
-        print(f"rejected ({result.reason}): {result.detail}")
+        print(f"rejected ({result.reason}): {visible(result.detail)}")
         return 1
     print(f"valid: {result.label} {result.label_name} (pack {sim.pack_of[result.label]})")
     return 0

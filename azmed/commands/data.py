@@ -14,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from azmed.commands.common import fail
+from azmed.commands.common import cannot_write, fail
 
 SHOWN_PROBLEMS = 5
 
@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         n = write_cases(result.cases, args.out)
     except OSError as exc:
-        return fail(f"cannot write {args.out}: {exc.strerror}")
+        return cannot_write(args.out, exc)
     print(f"converted {n} cases from {args.input} ({args.source}) to {args.out}; {len(result.problems)} rows skipped")
     for problem in result.problems[:SHOWN_PROBLEMS]:
         print(f"skipped {problem}", file=sys.stderr)

@@ -3,6 +3,11 @@
     azmed exec run prog.py --input "3, 'a'"      # prints layers, status, value, stdout, time
     azmed exec check triplet.json                # valid task (exit 0) or rejection (exit 1)
 
+Both print the sandbox's active protection layers first and refuse to run (exit 2) when a
+layer the sandbox asks for is missing here (e.g. seccomp), naming it and the fix;
+`--allow-unconfined` runs anyway and says what is missing. A program's output is shown with
+its control characters (terminal escape codes) written out as \\xNN, never acted on.
+
 `run` calls the file's `f` on `--input` (the call's arguments as Python literals; `f()` when
 empty); a file without `f` is just executed. Exit 0 when the run is "ok", 1 otherwise, 2 when
 the file or the input cannot be read.
@@ -22,7 +27,7 @@ import ast
 import json
 import sys
 
-from azmed.commands.common import fail
+from azmed.commands.common import fail, read_json_input, visible
 
 
 def run(args) -> int:
@@ -72,26 +77,30 @@ def run_program(args) -> int:
 
     options = {"timeout": args.timeout} if args.timeout else {}
     try:
-        with Sandbox(workers=1, **options) as box:
-            print(f"layers: {', '.join(box.layers)}")
-            for note in box.notes:
-                print(f"note: {note}")
+        with Sandbox(workers=1, allow_unconfined=args.allow_unconfined, **options) as box:
+            print_layers(box)
             result = box.run(Job(code, call=call))
     except SandboxError as exc:
         return fail(f"the sandbox cannot start here: {exc}")
     if call:
-        print(f"call: {call}")
-    print(result)
+        print(f"call: {visible(call)}")
+    print(visible(str(result)))
     return 0 if result.ok else 1
 
 
+def print_layers(box) -> None:
+    """The sandbox's active layers, and what is missing and why."""
+    print(f"layers: {', '.join(box.layers)}")
+    if box.missing:
+        print(f"missing: {', '.join(box.missing)} (allowed by --allow-unconfined)")
+    for note in box.notes:
+        print(f"note: {note}")
+
+
 def check_triplet(args) -> int:
-    try:
-        data = json.loads(_read(args.file))
-    except (OSError, UnicodeDecodeError) as exc:
-        return fail(f"cannot read {args.file}: {getattr(exc, 'strerror', None) or exc}")
-    except json.JSONDecodeError as exc:
-        return fail(f"{_name(args.file)} is not valid JSON ({exc}); a triplet is one JSON object")
+    data, code = read_json_input(args.file, "a triplet")
+    if code is not None:
+        return code
     if not isinstance(data, dict):
         return fail(f"{_name(args.file)} holds a JSON {type(data).__name__}; a triplet is one JSON object")
 
@@ -108,11 +117,17 @@ def check_triplet(args) -> int:
     from azmed.envs.base import Rejection, Task
     from azmed.sandbox import SandboxError
 
-    env = CodeEnv(workers=2)
+    from azmed.envs.code import CodeEnvConfig
+    from azmed.sandbox import Sandbox
+
+    cfg = CodeEnvConfig()
+    env = CodeEnv(sandbox=Sandbox(workers=2, timeout=cfg.timeout, memory_mb=cfg.memory_mb, bwrap=cfg.bwrap,
+                                  allow_unconfined=args.allow_unconfined))
     try:
+        print_layers(env.sandbox)
         task = env.validate(task_type, proposal)
         if isinstance(task, Rejection):
-            print(f"rejected ({task.reason}): {task.detail}")
+            print(f"rejected ({task.reason}): {visible(task.detail)}")
             return 1
         print(f"valid {task_type} task (key {task.key})")
         print(json.dumps({"payload": task.payload, "answer": task.answer, "meta": task.meta}, indent=2))
@@ -122,13 +137,13 @@ def check_triplet(args) -> int:
                 (task.payload["input"], task.answer) if task_type == "deduction" else (task.answer, task.payload["output"]))
             as_deduction = Task(env.name, "deduction", {"program": program, "input": inp}, out, task.key, task.meta)
             verdict = env.verify(as_deduction, f"```output\n{claimed}\n```")
-            print(f"claimed output {claimed!r}: {'correct' if verdict.correct else 'wrong'} ({verdict.why})")
+            print(f"claimed output {claimed!r}: {'correct' if verdict.correct else 'wrong'} ({visible(verdict.why)})")
             return 0 if verdict.correct else 1
         return 0
     except SandboxError as exc:
         return fail(f"the sandbox cannot start here: {exc}")
     finally:
-        env.close()
+        env.sandbox.close()
 
 
 def _proposal(data: dict, task_type: str) -> str:

@@ -8,13 +8,16 @@ clinical notes (label only with --reveal).
 the style for notes, and `# diagnosis: ID (name)` with --reveal) and followed by a blank line.
 A case whose note would have to name its diagnosis (see `simulator.notes`) is reported on stderr
 and skipped; the exit status is then 1.
+
+With --out, the file appears only once every case is written (an existing file is kept
+when generation fails); an output path that cannot be written exits 2 with a one-line reason.
 """
 
 from __future__ import annotations
 
 import sys
 
-from azmed.commands.common import fail, load_simulator, open_out
+from azmed.commands.common import cannot_write, fail, load_simulator, open_out
 
 
 def run(args) -> int:
@@ -56,6 +59,10 @@ def run(args) -> int:
                     print(f"seed {case.seed}: skipped: {exc}", file=sys.stderr)
     except SimulatorError as exc:
         return fail(str(exc))
+    except OSError as exc:
+        if args.out in ("-", ""):  # stdout (a closed pipe is handled by the CLI)
+            raise
+        return cannot_write(args.out, exc)
     if args.out != "-":
         print(f"wrote {args.n - skipped} cases to {args.out}", file=sys.stderr)
     return 1 if skipped else 0

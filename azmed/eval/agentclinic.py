@@ -34,6 +34,7 @@ from typing import Any
 from azmed.envs.base import Verdict
 from azmed.eval.harness import Item, Suite, SuiteDataError, group_rates, mean, scored, shared_simulator
 from azmed.real_cases import render_findings
+from simulator.readers import InputError, loads_json
 
 TRUTH_KEY = "Correct_Diagnosis"
 _HEDGE_WORDS = r"(?:most\s+|very\s+)?(?:likely|probably|possibly)\s+"
@@ -130,7 +131,9 @@ def load_cases(path: str | Path) -> list[dict[str, Any]]:
             if not line.strip():
                 continue
             try:
-                obj = json.loads(line)
+                obj = loads_json(line)
+            except InputError as exc:
+                raise SuiteDataError(f"{path} line {n}: {exc}") from None
             except json.JSONDecodeError as exc:
                 raise SuiteDataError(f"{path} line {n}: not JSON ({exc.msg} at column {exc.colno})") from None
             case = obj.get("OSCE_Examination", obj) if isinstance(obj, dict) else None

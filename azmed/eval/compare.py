@@ -14,9 +14,10 @@ needed.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
+
+from simulator.readers import loads_json
 
 DASH = "—"
 
@@ -30,8 +31,8 @@ def load_summary(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise SummaryError(f"{path} does not exist: pass two summary JSON files written by `azmed eval --out`")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        data = loads_json(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:  # not JSON, a key twice, nested too deep
         raise SummaryError(f"{path} is not JSON ({exc}); pass a summary written by `azmed eval --out`") from None
     if not isinstance(data, dict) or not isinstance(data.get("suites"), dict):
         raise SummaryError(f"{path} has no 'suites' object: it is not a summary written by `azmed eval --out` "

@@ -17,7 +17,9 @@
   go to `meta`. Output types decimal/integer/date map to answer types number/integer/date.
 
 Bad rows are handled as for real-case files: `strict` stops at the first with its line and
-field; otherwise they are skipped and counted. The input file is only read.
+field; otherwise they are skipped and counted. A CSV whose quoting is broken (a row whose
+cells do not fit the columns) is unreadable: the conversion stops there, naming the line and
+the fix, since every later row may be shifted too. The input file is only read.
 Limits: the NEJM image cases of AgentClinic (no OSCE section) are not supported.
 """
 
@@ -32,6 +34,7 @@ from typing import Any, Callable, Iterator
 from pydantic import ValidationError
 
 from azmed.real_cases import CaseFile, RealCase, RealCaseError, RowProblem, check_rows, problems_from_validation
+from simulator.readers import InputError, loads_json
 
 Parsed = RealCase | list[RowProblem]
 
@@ -70,7 +73,10 @@ def read_agentclinic(path: Path) -> Iterator[tuple[int, Parsed]]:
             if not text.strip():
                 continue
             try:
-                obj = json.loads(text)
+                obj = loads_json(text)
+            except InputError as exc:
+                yield line, [RowProblem(line, "", str(exc))]
+                continue
             except json.JSONDecodeError as exc:
                 yield line, [RowProblem(line, "", f"not valid JSON ({exc.msg} at column {exc.colno})")]
                 continue
@@ -126,9 +132,28 @@ def _python_literal(text: str) -> Any:
         return text
 
 
+QUOTING_FIX = ("the CSV's quoting is broken near here: put every field that holds a comma, a quote or a line "
+               "break in double quotes and double the quotes inside it (\"\"), then convert again")
+
+
+def _shifted(row: dict[str, str | None]) -> str:
+    """Why a row's cells cannot be in their columns ('' when they can): the columns that
+    always hold a number or a known word tell a row shifted by a broken quote."""
+    number = (row.get("Row Number") or "").strip()
+    if number and not number.isdigit():
+        return f"'Row Number' is {number[:40]!r}, not a whole number"
+    kind = (row.get("Output Type") or "").strip().lower()
+    if kind and kind not in MEDCALC_ANSWER_TYPES:
+        return f"'Output Type' is {kind[:40]!r}, not one of {', '.join(MEDCALC_ANSWER_TYPES)}"
+    return ""
+
+
 def read_medcalc(path: Path) -> Iterator[tuple[int, Parsed]]:
+    """Rows of a MedCalc-Bench CSV. A row whose cells do not fit the columns (a missing or
+    stray quote shifts or merges rows, so no later row can be trusted either) stops the
+    conversion with a RealCaseError naming the line, whatever `strict` says."""
     with open(path, encoding="utf-8-sig", newline="") as fh:
-        reader = csv.DictReader(fh)
+        reader = csv.DictReader(fh, strict=True)
         header = reader.fieldnames or []
         missing = [c for c in MEDCALC_REQUIRED if c not in header]
         if missing:
@@ -141,11 +166,13 @@ def read_medcalc(path: Path) -> Iterator[tuple[int, Parsed]]:
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise RealCaseError(f"{path}: line {reader.line_num}: unreadable CSV ({exc})") from None
-            if None in row:  # more cells than header columns
-                yield start, [RowProblem(start, "", f"has {len(header) + len(row[None])} cells for "
-                                                    f"{len(header)} columns (a stray comma or quote?)")]
-            elif any((v or "").strip() for v in row.values()):
+                raise RealCaseError(f"{path}: line {start}: unreadable CSV ({exc}); {QUOTING_FIX}") from None
+            extra, absent = len(row.get(None) or []), sum(v is None for k, v in row.items() if k is not None)
+            problem = (f"{len(header) + extra - absent} cells for {len(header)} columns" if extra or absent
+                       else _shifted(row))
+            if problem:
+                raise RealCaseError(f"{path}: line {start}: {problem}; {QUOTING_FIX}")
+            if any((v or "").strip() for v in row.values()):
                 yield start, medcalc_row(start, row)
             start = reader.line_num + 1
 

@@ -18,8 +18,15 @@ banned members, `__import__("a")` / `importlib.import_module("a")` /
 rooted at an imported name (`os.environ`, `o.path` after `import os as o`), and
 `getattr(module, "literal")`.
 
+A banned module also bans the C modules behind it (`random` bans `_random`, `hashlib` bans
+`_sha256`, ...; `BACKENDS`), and any non-empty ban list adds interpreter internals that
+reach around the guard: test and subinterpreter modules (`INTERPRETER_INTERNALS`, refused
+at run time too) and the import system's own modules and `sys.modules`
+(`IMPORT_SYSTEM`, refused here; at run time `sys.modules` holds only stand-ins for banned
+modules, see `guard.py`).
+
 Limits: names built at run time (`__import__("ran" + "dom")`) or aliases made by
-assignment are invisible here; the worker's import guard refuses those when they run.
+assignment are invisible here; the worker's guard refuses those when they run.
 """
 
 from __future__ import annotations
@@ -28,12 +35,44 @@ import ast
 from dataclasses import dataclass
 from typing import Iterable
 
-from azmed.sandbox.worker import banned_name
+from azmed.sandbox.protocol import banned_name
 
 BANNED_IMPORTS: tuple[str, ...] = (
     "logging", "random", "multiprocessing", "pebble", "subprocess", "threading", "datetime",
     "time", "hashlib", "hmac", "bcrypt", "calendar", "os.sys", "os.path", "sys.exit", "os.environ",
 )
+
+# The C modules that do a banned module's work.
+BACKENDS: dict[str, tuple[str, ...]] = {
+    "random": ("_random",),
+    "datetime": ("_datetime", "_strptime"),
+    "hashlib": ("_hashlib", "_md5", "_sha1", "_sha256", "_sha512", "_sha3", "_blake2"),
+    "subprocess": ("_posixsubprocess",),
+    "multiprocessing": ("_multiprocessing", "_posixshmem"),
+}
+# Modules that reach around the guard (raw memory, other interpreters): banned with any ban list.
+INTERPRETER_INTERNALS = ("_xxsubinterpreters", "_testcapi", "_testinternalcapi", "_testbuffer", "_testmultiphase",
+                         "_testimportmultiple", "_testclinic", "_ctypes_test", "_xxtestfuzz")
+# The import system itself: refused in the source; at run time the guard covers what they reach.
+IMPORT_SYSTEM = ("_imp", "_frozen_importlib", "_frozen_importlib_external", "importlib._bootstrap",
+                 "importlib._bootstrap_external", "sys.modules")
+
+
+def runtime_ban_list(banned: Iterable[str]) -> list[str]:
+    """`banned` with the C modules behind its entries and the interpreter internals (what the
+    worker's guard refuses while a program runs); empty when `banned` is."""
+    banned = list(dict.fromkeys(banned))
+    if not banned:
+        return []
+    extra = [backend for entry in banned for backend in BACKENDS.get(entry, ())]
+    return list(dict.fromkeys(banned + extra + list(INTERPRETER_INTERNALS)))
+
+
+def static_ban_list(banned: Iterable[str]) -> list[str]:
+    """What the syntax-tree check refuses: the run-time list plus the import system."""
+    runtime = runtime_ban_list(banned)
+    return runtime + [name for name in IMPORT_SYSTEM if name not in runtime] if runtime else []
+
 
 # Callables that import the module named by their first argument.
 _IMPORTERS = frozenset({"__import__", "builtins.__import__", "importlib.import_module", "importlib.__import__"})
@@ -130,10 +169,11 @@ class _Finder(ast.NodeVisitor):
 
 
 def find_banned_imports(code: str | ast.AST, banned: Iterable[str] = BANNED_IMPORTS) -> list[BannedUse]:
-    """Every banned module use in `code` (source or a parsed tree), in source order.
-    Raises SyntaxError when `code` is source that does not parse."""
+    """Every banned module use in `code` (source or a parsed tree), in source order; `banned`
+    is extended by `static_ban_list`. Raises SyntaxError when `code` is source that does not
+    parse."""
     tree = ast.parse(code) if isinstance(code, str) else code
-    finder = _Finder(frozenset(banned))
+    finder = _Finder(frozenset(static_ban_list(banned)))
     # Imports bind names before later lines use them; one pass in source order suffices.
     finder.visit(tree)
     return sorted(finder.found, key=lambda use: use.line)

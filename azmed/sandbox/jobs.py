@@ -22,7 +22,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from azmed.sandbox.imports import BANNED_IMPORTS
-from azmed.sandbox.worker import OUTPUT_TOO_LARGE, STATUSES
+from azmed.sandbox.protocol import OUTPUT_TOO_LARGE, STATUSES
 
 Status = Literal["ok", "error", "timeout", "out-of-memory", "violation"]
 assert set(STATUSES) == set(Status.__args__)  # one list of statuses, shared with the worker
@@ -98,9 +98,16 @@ class SandboxConfig(BaseModel):
     banned_imports: list[str] = Field(default_factory=lambda: list(BANNED_IMPORTS),
                                       description="modules (dotted names) programs may not use; "
                                                   "an empty list turns the import check off")
-    seccomp: bool = Field(True, description="load the seccomp filter in every run (when available)")
+    seccomp: bool = Field(True, description="load the seccomp filters in every run (the sandbox refuses to "
+                                            "start without them unless allow_unconfined)")
     audit_hook: bool = Field(True, description="install the audit hook and import guard in every run")
     bwrap: Literal["auto", "on", "off"] = Field(
         "auto", description="run workers inside bubblewrap: 'auto' when `bwrap` works here, "
                             "'on' requires it, 'off' never")
+    drop_privileges: bool = Field(True, description="when this process is root, runs take run_as_uid/run_as_gid, "
+                                                    "no supplementary groups and no capabilities")
+    run_as_uid: int = Field(65534, ge=1, description="uid of runs when this process is root (default: nobody)")
+    run_as_gid: int = Field(65534, ge=1, description="gid of runs when this process is root (default: nogroup)")
+    allow_unconfined: bool = Field(False, description="start even when a layer asked for above is missing "
+                                                      "(listed in Sandbox.notes); never the default")
     pipeline_depth: int = Field(2, ge=1, le=8, description="jobs queued per worker at a time")

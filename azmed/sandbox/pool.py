@@ -4,20 +4,24 @@
     box = Sandbox(timeout=1.0)                   # or Sandbox(SandboxConfig(...))
     box.run(Job("def f(a):\\n    return a", call="f(3)")).value        # '3'
     box.run_many([Job(code, call=f"f({x})") for x in inputs])          # all workers at once
-    box.layers                                   # e.g. ['rlimits', 'seccomp', 'ast-import-check', ...]
+    box.layers                                   # e.g. ['rlimits', 'seccomp', 'unprivileged', ...]
     box.close()                                  # also at exit, or use `with Sandbox() as box:`
 
 The pool starts on first use: one worker per core (at least two), each a `python -I -S`
 interpreter running `azmed/sandbox/worker.py` (so programs see the standard library only),
-optionally inside bubblewrap (no network, read-only filesystem, private /tmp). Every job
-runs in a child forked from a warm worker: see `worker.py` for the layers inside the child. Before a job leaves this process it is
-parsed and checked against the ban list (`imports.py`), so a syntax error or a banned
-import costs no fork.
+inside bubblewrap when it is installed (`bwrap.py`). Every job runs in a child forked from a
+warm worker (`child.py`). Before a job leaves this process it is parsed and checked against
+the ban list (`imports.py`), so a syntax error or a banned import costs no fork.
 
-`run_many` keeps every worker busy (up to `pipeline_depth` jobs queued on each) and returns
-results in job order. The worker kills a run over its timeout; this process kills a worker
-that stops answering (its job is then a "timeout"). A dead worker is restarted
-transparently and its jobs are resent; a job during which two workers die is an "error".
+**Fail closed.** The layers the configuration asks for (seccomp, the unprivileged identity
+when this process is root, bubblewrap when `bwrap="on"`) are checked when the pool starts,
+from what the first run of each worker reports about itself (its uid, groups, capabilities
+and filters, read from /proc/self/status, and a socket that must kill it). When one is
+missing, `start` raises `SandboxError` naming it and how to fix it, unless the
+configuration says `allow_unconfined=True`; then it runs and `notes` says what is missing.
+
+`run_many` keeps every worker busy and returns one result per job, in job order, never
+None: see `dispatch.py` for how failing workers are replaced and their jobs re-run.
 
 Limits: Linux only (fork, rlimits, seccomp, /proc). Use one pool per process: a pool made
 before a fork is restarted, not shared, in the forked process. Calls from several threads
@@ -28,41 +32,32 @@ from __future__ import annotations
 
 import ast
 import atexit
-import collections
 import functools
-import json
+import itertools
 import os
-import select
 import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable
 
-from azmed.sandbox.imports import find_banned_imports
+from azmed.sandbox.bwrap import SANDBOX_DIR, bwrap_command, interpreter
+from azmed.sandbox.dispatch import Dispatch, SandboxError, WorkerProcess
+from azmed.sandbox.imports import find_banned_imports, runtime_ban_list
 from azmed.sandbox.jobs import Job, RunResult, SandboxConfig
 from azmed.sandbox.syscall_filter import Filters, compile_filters
 
-WORKER_SCRIPT = Path(__file__).with_name("worker.py")
-_START_TIMEOUT = 20.0  # seconds for a worker to answer its configuration
+WORKER_FILES = [Path(__file__).with_name(name) for name in ("worker.py", "child.py", "guard.py", "protocol.py")]
 _GRACE = 3.0  # seconds a worker may take beyond a job's timeout before it is presumed stuck
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself cannot work here (not a program's failure)."""
-
-
-def bwrap_command() -> list[str]:
-    """The bubblewrap prefix: read-only root, fresh /dev, /proc and /tmp, no network."""
-    cmd = [shutil.which("bwrap") or "bwrap", "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--tmpfs", "/tmp",
-           "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-pid",
-           "--die-with-parent", "--new-session", "--chdir", "/tmp"]
-    if os.geteuid() == 0:
-        cmd += ["--cap-drop", "ALL"]
-    return cmd + ["--"]
+_FIXES = {
+    "seccomp": "install pyseccomp and the libseccomp2 system package (`pip install pyseccomp`, "
+               "`apt-get install libseccomp2`)",
+    "unprivileged": "run where this process may change uid and gid (CAP_SETUID, CAP_SETGID), "
+                    "or set drop_privileges=False",
+    "bwrap": "install bubblewrap (Debian: apt-get install bubblewrap) where it may create namespaces, "
+             "or use bwrap='auto'",
+}
 
 
 def _check_source(source: str, mode: str, banned: tuple[str, ...]) -> RunResult | None:
@@ -89,73 +84,23 @@ def _check_source_uncached(source: str, mode: str, banned: tuple[str, ...]) -> R
 _check_source_cached = functools.lru_cache(maxsize=4096)(_check_source_uncached)
 
 
-class _Worker:
-    """One worker process and the jobs queued on it."""
-
-    def __init__(self, command: list[str], init: dict, cwd: str) -> None:
-        # stderr goes to a file, not a pipe nobody drains: it only matters when a worker
-        # fails to start, and a full pipe would block a worker forever.
-        self.log = tempfile.TemporaryFile(dir=cwd)
-        self.proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.log,
-            cwd=cwd, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"}, start_new_session=True)
-        self.fd = self.proc.stdout.fileno()
-        self.buffer = b""
-        self.inflight: collections.deque[tuple[int, float]] = collections.deque()  # (job index, timeout)
-        self.head_since = 0.0
-        self.info: dict = {}
-        self.send_line(init)
-
-    def send_line(self, obj: dict) -> None:
-        self.proc.stdin.write((json.dumps(obj) + "\n").encode())
-        self.proc.stdin.flush()
-
-    def read_lines(self) -> list[dict] | None:
-        """Complete answer lines now readable; None when the worker has exited."""
-        chunk = os.read(self.fd, 1 << 20)
-        if not chunk:
-            return None
-        self.buffer += chunk
-        *lines, self.buffer = self.buffer.split(b"\n")
-        return [json.loads(line) for line in lines]
-
-    def handshake(self, deadline: float) -> None:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([self.fd], [], [], max(0.0, deadline - time.monotonic()))
-            if ready:
-                lines = self.read_lines()
-                if lines is None:
-                    break
-                if lines:
-                    self.info = lines[0]
-                    return
-        self.kill(keep_log=True)
-        self.log.seek(0)
-        err = self.log.read().decode(errors="replace").strip()
-        self.log.close()
-        raise SandboxError(f"a sandbox worker did not start ({' '.join(self.proc.args[:2])} ...): "
-                           f"{err.splitlines()[-1] if err else 'no answer within %.0f s' % _START_TIMEOUT}")
-
-    def deadline(self) -> float:
-        return self.head_since + self.inflight[0][1] + _GRACE if self.inflight else float("inf")
-
-    def kill(self, keep_log: bool = False) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout) + (() if keep_log else (self.log,)):
-            try:
-                stream.close()
-            except OSError:
-                pass
-
-    def stop(self) -> None:
-        try:
-            self.proc.stdin.close()  # the worker exits at end of input
-            self.proc.wait(timeout=2)
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-        self.kill()
+def _unprivileged_problem(status: dict, identity: tuple[int, int] | None) -> str:
+    """'' when the probe run held no root identity and no capability, else what it held."""
+    if not status:
+        return "the probe run reported no identity"
+    uids, gids = status.get("Uid", []), status.get("Gid", [])
+    if identity is not None:
+        if uids != [str(identity[0])] * 4 or gids != [str(identity[1])] * 4:
+            return f"runs have uid {uids} and gid {gids}, not {identity[0]}/{identity[1]}"
+        if status.get("Groups"):
+            return f"runs keep supplementary groups {status['Groups']}"
+    elif "0" in uids:
+        return "runs have uid 0 (set drop_privileges=True)"
+    for field in ("CapPrm", "CapEff", "CapAmb") + (("CapBnd", "CapInh") if identity else ()):
+        value = status.get(field, ["?"])[0]
+        if value.strip("0"):
+            return f"runs hold capabilities ({field} {value})"
+    return ""
 
 
 class Sandbox:
@@ -164,13 +109,18 @@ class Sandbox:
     def __init__(self, config: SandboxConfig | None = None, **overrides) -> None:
         base = config.model_dump() if config is not None else {}
         self.config = SandboxConfig(**{**base, **overrides})
-        self._workers: list[_Worker] = []
+        self._banned = tuple(self.config.banned_imports)
+        self._workers: list[WorkerProcess] = []
         self._lock = threading.RLock()
         self._owner = 0  # pid of the process that started the workers
         self._bwrap = False
+        self._active: list[str] = []
         self._notes: list[str] = []
+        self._missing: list[str] = []
         self._tmp: str | None = None
         self._init: dict = {}
+        self._command: list[str] = []
+        self._sequence = itertools.count(1)  # answer ids, unique over the pool's life
 
     # ---- lifecycle -----------------------------------------------------------------------
     def __enter__(self) -> "Sandbox":
@@ -180,19 +130,21 @@ class Sandbox:
         self.close()
 
     def start(self) -> "Sandbox":
-        """Start the workers now (otherwise the first run does)."""
+        """Start the workers now (otherwise the first run does); SandboxError when a layer the
+        configuration asks for is missing (see `allow_unconfined`)."""
         with self._lock:
             if self._workers and self._owner == os.getpid():
                 return self
-            self._workers, self._notes = [], []  # a forked copy must not share its parent's pipes
+            self._workers, self._notes, self._missing = [], [], []  # a forked copy must not share its parent's pipes
             self._owner = os.getpid()
             filters = compile_filters() if self.config.seccomp else Filters(b"", b"", "turned off (seccomp=False)")
-            if filters.problem:
-                self._notes.append(f"seccomp inactive: {filters.problem}")
+            identity = ((self.config.run_as_uid, self.config.run_as_gid)
+                        if self.config.drop_privileges and os.geteuid() == 0 else None)
             self._bwrap = self._want_bwrap()
             self._tmp = tempfile.mkdtemp(prefix="azmed-sandbox-")
+            os.chmod(self._tmp, 0o755)  # runs may enter it (an unprivileged uid); nobody may write
             self._init = {"bpf_worker": filters.worker.hex(), "bpf_child": filters.child.hex(),
-                          "banned": self.config.banned_imports,
+                          "banned": runtime_ban_list(self.config.banned_imports), "identity": identity,
                           "audit": self.config.audit_hook, "recursion_limit": self.config.recursion_limit,
                           "workdir": "/tmp/azmed-work" if self._bwrap else self._tmp}
             try:
@@ -205,15 +157,48 @@ class Sandbox:
                     self._bwrap = False
                     self._init["workdir"] = self._tmp
                     self._workers = self._spawn(self.config.workers)
+                self._check_layers(filters, identity)
             except SandboxError:
-                shutil.rmtree(self._tmp, ignore_errors=True)
-                self._tmp = None
+                self.close()
                 raise
-            if not filters.problem and not all(w.info.get("seccomp") for w in self._workers):
-                why = next(w.info.get("seccomp_problem") for w in self._workers if not w.info.get("seccomp"))
-                self._notes.append(f"seccomp inactive: {why}")
             atexit.register(self.close)
         return self
+
+    def _check_layers(self, filters: Filters, identity: tuple[int, int] | None) -> None:
+        """Work out the active layers from the workers' probes; refuse to run without one asked for."""
+        infos = [w.info for w in self._workers]
+        active = ["rlimits"]
+        seccomp_problem = filters.problem or next((i.get("seccomp_problem") or "inactive" for i in infos
+                                                   if not i.get("seccomp")), "")
+        if seccomp_problem:
+            self._notes.append(f"seccomp inactive: {seccomp_problem}")
+        else:
+            active.append("seccomp")
+        privileges = ("turned off (drop_privileges=False)" if not self.config.drop_privileges
+                      else next((p for p in (_unprivileged_problem(i.get("status", {}), identity) for i in infos) if p),
+                                ""))
+        for info in infos:
+            for what, problem in (info.get("problems") or {}).items():
+                privileges = privileges or problem
+        if privileges:
+            self._notes.append(f"unprivileged inactive: {privileges}")
+        else:
+            active.append("unprivileged")
+        if self.config.banned_imports:
+            active.append("ast-import-check")
+        if self.config.audit_hook:
+            active.append("audit-hook")
+        if self._bwrap:
+            active.append("bwrap")
+        asked = ["seccomp"] * self.config.seccomp + ["unprivileged"] * self.config.drop_privileges \
+            + ["bwrap"] * (self.config.bwrap == "on")
+        self._active = active
+        self._missing = [layer for layer in asked if layer not in active]
+        if self._missing and not self.config.allow_unconfined:
+            reasons = "; ".join(note for note in self._notes if note.split(" ")[0] in self._missing)
+            fixes = "; ".join(f"for {layer}: {_FIXES[layer]}" for layer in self._missing)
+            raise SandboxError(f"the sandbox refuses to start: missing layer(s) {', '.join(self._missing)} "
+                               f"({reasons}). Fix {fixes}; or pass allow_unconfined=True to run without them")
 
     def close(self) -> None:
         """Stop the workers and remove the working folder; the pool restarts if used again."""
@@ -239,13 +224,18 @@ class Sandbox:
         self._notes.append("bwrap inactive: `bwrap` is not installed (Debian: apt-get install bubblewrap)")
         return False
 
-    def _spawn(self, n: int) -> list[_Worker]:
-        command = (bwrap_command() if self._bwrap else []) + [sys.executable, "-I", "-S", "-B", str(WORKER_SCRIPT)]
-        workers = []
+    def _spawn(self, n: int) -> list[WorkerProcess]:
+        python = interpreter()
+        if self._bwrap:
+            self._command = bwrap_command(python, WORKER_FILES, as_root=os.geteuid() == 0) + [
+                python, "-I", "-S", "-B", f"{SANDBOX_DIR}/worker.py"]
+        else:
+            self._command = [python, "-I", "-S", "-B", str(WORKER_FILES[0])]
+        workers: list[WorkerProcess] = []
         try:
             for _ in range(n):
-                workers.append(_Worker(command, self._init, self._tmp))
-            deadline = time.monotonic() + _START_TIMEOUT
+                workers.append(WorkerProcess(self._command, self._init, self._tmp, env={}))
+            deadline = time.monotonic() + 30.0
             for w in workers:
                 w.handshake(deadline)
         except (OSError, SandboxError) as exc:
@@ -254,21 +244,31 @@ class Sandbox:
             raise exc if isinstance(exc, SandboxError) else SandboxError(f"cannot start a sandbox worker: {exc}")
         return workers
 
+    def _spawn_one(self) -> WorkerProcess:
+        """A replacement worker, held to the layers the pool started with (fail closed)."""
+        worker = self._spawn(1)[0]
+        identity = self._init.get("identity")
+        problem = ("seccomp" in self._active and not worker.info.get("seccomp")) or (
+            "unprivileged" in self._active
+            and _unprivileged_problem(worker.info.get("status", {}), tuple(identity) if identity else None))
+        if problem:
+            worker.kill()
+            raise SandboxError("a replacement sandbox worker came up without the layers the pool started with "
+                               f"({worker.info.get('seccomp_problem') or problem}); the pool stops here")
+        return worker
+
     # ---- what is active ------------------------------------------------------------------
     @property
     def layers(self) -> list[str]:
         """The protection layers in force (starts the pool to find out)."""
         self.start()
-        active = ["rlimits"]
-        if not any(note.startswith("seccomp") for note in self._notes):
-            active.append("seccomp")
-        if self.config.banned_imports:
-            active.append("ast-import-check")
-        if self.config.audit_hook:
-            active.append("audit-hook")
-        if self._bwrap:
-            active.append("bwrap")
-        return active
+        return list(self._active)
+
+    @property
+    def missing(self) -> list[str]:
+        """Layers the configuration asked for that are not in force (only with allow_unconfined)."""
+        self.start()
+        return list(self._missing)
 
     @property
     def notes(self) -> list[str]:
@@ -280,7 +280,7 @@ class Sandbox:
     def worker_pids(self) -> list[int]:
         """Process ids of the workers (of bwrap, when workers run inside it)."""
         self.start()
-        return [w.proc.pid for w in self._workers]
+        return [w.pid for w in self._workers]
 
     @property
     def workdir(self) -> str | None:
@@ -294,14 +294,18 @@ class Sandbox:
         return self.run_many([job])[0]
 
     def run_many(self, jobs: Iterable[Job]) -> list[RunResult]:
-        """Run jobs on all workers in parallel; results in the order of `jobs`."""
+        """Run jobs on all workers in parallel; one result per job, in the order of `jobs`."""
         jobs = list(jobs)
         results: list[RunResult | None] = [self._precheck(job) for job in jobs]
         todo = [i for i, r in enumerate(results) if r is None]
         if todo:
             with self._lock:
                 self.start()
-                self._dispatch(jobs, todo, results)
+                dispatch = Dispatch(self._workers, self._spawn_one, self.config.pipeline_depth, _GRACE,
+                                    lambda: next(self._sequence))
+                for i, result in zip(todo, dispatch.run([self._payload(jobs[i]) for i in todo],
+                                                        [jobs[i].worker for i in todo])):
+                    results[i] = result
         return results  # type: ignore[return-value]
 
     def _precheck(self, job: Job) -> RunResult | None:
@@ -310,82 +314,9 @@ class Sandbox:
         if size > self.config.max_code_chars:
             return RunResult("violation", None, "", 0.0,
                              f"program too large: {size} characters, the limit is {self.config.max_code_chars}")
-        banned = tuple(self.config.banned_imports)
-        return _check_source(job.code, "exec", banned) or (_check_source(job.call, "eval", banned) if job.call else None)
+        return _check_source(job.code, "exec", self._banned) or (
+            _check_source(job.call, "eval", self._banned) if job.call else None)
 
-    def _payload(self, index: int, job: Job) -> dict:
-        return {"id": index, "code": job.code, "call": job.call,
-                "timeout": job.timeout or self.config.timeout,
-                "memory_mb": job.memory_mb or self.config.memory_mb,
-                "max_output": self.config.max_output_chars}
-
-    def _dispatch(self, jobs: Sequence[Job], todo: list[int], results: list) -> None:
-        n = len(self._workers)
-        shared: collections.deque[int] = collections.deque()
-        pinned: list[collections.deque[int]] = [collections.deque() for _ in range(n)]
-        for i in todo:
-            (shared if jobs[i].worker is None else pinned[jobs[i].worker % n]).append(i)
-        remaining = len(todo)
-        deaths: collections.Counter[int] = collections.Counter()  # job -> worker deaths during it
-
-        def requeue(k: int, indices: list[int]) -> None:
-            for i in reversed(indices):  # back to the front, in their order
-                (shared if jobs[i].worker is None else pinned[k]).appendleft(i)
-
-        def replace(k: int, why: str, status: str) -> None:
-            """Kill worker k, settle its jobs, start a fresh worker in its place."""
-            nonlocal remaining
-            w = self._workers[k]
-            w.kill()
-            (head, _), *queued = list(w.inflight)
-            deaths[head] += 1
-            # A worker that died may have been killed from outside: give its job one more
-            # try. A worker that stopped answering is not given the same job again.
-            if status == "error" and deaths[head] < 2:
-                requeue(k, [head] + [i for i, _ in queued])
-            else:
-                results[head] = RunResult(status, None, "", time.monotonic() - w.head_since, why)
-                remaining -= 1
-                requeue(k, [i for i, _ in queued])
-            self._workers[k] = self._spawn(1)[0]
-            if sum(deaths.values()) > 2 * n + 2:
-                raise SandboxError("sandbox workers keep dying; see `Sandbox.notes` and the system log")
-
-        while remaining:
-            for k in range(n):
-                w = self._workers[k]
-                if not w.inflight and w.proc.poll() is not None:  # died between runs
-                    w.kill()
-                    w = self._workers[k] = self._spawn(1)[0]
-                while len(w.inflight) < self.config.pipeline_depth and (pinned[k] or shared):
-                    i = pinned[k].popleft() if pinned[k] else shared.popleft()
-                    payload = self._payload(i, jobs[i])
-                    if not w.inflight:
-                        w.head_since = time.monotonic()
-                    w.inflight.append((i, payload["timeout"]))
-                    try:
-                        w.send_line(payload)
-                    except OSError:  # it died: the end of its output will say so below
-                        break
-            busy = {w.fd: k for k, w in enumerate(self._workers) if w.inflight}
-            wait = max(0.0, min(self._workers[k].deadline() for k in busy.values()) - time.monotonic())
-            ready, _, _ = select.select(list(busy), [], [], wait)
-            for fd in ready:
-                k = busy[fd]
-                w = self._workers[k]
-                lines = w.read_lines()
-                if lines is None:
-                    replace(k, "the sandbox worker died while running this job", "error")
-                    continue
-                for answer in lines:
-                    i, _ = w.inflight.popleft()
-                    if answer.get("id") != i:
-                        raise SandboxError(f"sandbox protocol out of step: job {i}, answer {answer.get('id')}")
-                    w.head_since = time.monotonic()
-                    results[i] = RunResult(answer["status"], answer.get("value"), answer.get("stdout", ""),
-                                           float(answer.get("duration", 0.0)), answer.get("error", ""))
-                    remaining -= 1
-            now = time.monotonic()
-            for k in range(n):
-                if self._workers[k].inflight and now > self._workers[k].deadline():
-                    replace(k, "the sandbox worker stopped answering and was restarted", "timeout")
+    def _payload(self, job: Job) -> dict:
+        return {"code": job.code, "call": job.call, "timeout": job.timeout or self.config.timeout,
+                "memory_mb": job.memory_mb or self.config.memory_mb, "max_output": self.config.max_output_chars}

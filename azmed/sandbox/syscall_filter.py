@@ -5,42 +5,52 @@
 
 The pool compiles the filters in its own process and hands the bytes to its workers: workers
 stay small (libseccomp and its ctypes bindings would double the cost of every fork) and the
-filters are built once. There are two, because a worker must fork and kill its children
-while the children may do neither:
+filters are built once. There are two, because a worker must fork, kill its children and
+give them an unprivileged identity, while the children may do none of that:
 - the worker filter, loaded by each worker on itself at start (a worker needs none of what
   it denies) and inherited by every child, so no child pays the kernel's BPF compilation;
-- the child filter, loaded by each child after its rlimits are set: no process creation
-  (fork, vfork, clone, clone3), no signals to any process, no raising resource limits.
+- the child filter, loaded by each child after its rlimits and identity are set: no process
+  creation, no signals, no raising resource limits, no change of identity or capabilities,
+  and no closing or replacing the result pipe (`protocol.RESULT_FD`; close_range at all).
 
-Together they allow by default and deny, with EPERM (so Python raises PermissionError and
-the run is reported as a "violation"), every system call that reaches outside the child:
+A denied call **kills the run** (SIGSYS, reported as a "violation" by the worker, which sees
+the signal): unlike an error code, a program cannot catch it and carry on as if nothing
+happened. Together the filters deny every system call that reaches outside the run:
 - process creation and program execution (fork, vfork, clone, clone3, execve, ...);
-- signals to any process, and tracing or reading other processes' memory;
+- signals to any process, tracing or reading other processes' memory, and the three ways to
+  make the kernel signal a process on a file's behalf (fcntl F_SETOWN, F_SETOWN_EX and
+  F_SETSIG; ioctl FIOSETOWN and SIOCSPGRP);
 - network (socket, connect, bind, ...);
 - file writes: open/openat with any write, create, truncate or append flag, creat, openat2
   (whose flags a filter cannot read), and every call that deletes, renames, links, changes
   modes, owners or times of files;
+- shared state that outlives a run: System V IPC (shm*, msg*, sem*) and POSIX message queues;
+- scheduling other processes (setpriority, sched_set*, ioprio_set, migrate_pages, ...);
 - raising resource limits, changing identity, namespaces, mounts, kernel modules, io_uring,
   bpf, userfaultfd and similar.
-write(2) itself stays allowed: the child writes its result to a pipe it already holds, and
-its fds 0-2 point at /dev/null. System calls of other ABIs (x32, i386) kill the child.
+write(2) itself stays allowed: a run writes to the pipes it already holds. System calls of
+other ABIs (x32, i386) kill the run.
 
-Limits: needs Linux, libseccomp and `pyseccomp`; a name this libseccomp does not know is
-skipped. Reading files stays allowed (use bwrap for a read-only, network-less view).
+Limits: needs Linux, libseccomp and `pyseccomp` (a base dependency); a name this libseccomp
+does not know is skipped. Reading files stays allowed (bwrap decides what exists to be read;
+the unprivileged user, what may be).
 """
 
 from __future__ import annotations
 
-import errno
 import functools
 import os
 import tempfile
 from typing import NamedTuple
 
+from azmed.sandbox.protocol import RESULT_FD
+
 # In the child filter: what the worker itself needs.
 PROCESS = ("fork", "vfork", "clone", "clone3")
 SIGNALS = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_send_signal")
 LIMITS = ("setrlimit",)  # and prlimit64 with a new limit
+IDENTITY = ("setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
+            "setfsuid", "setfsgid", "capset")
 # In the worker filter (inherited by children).
 EXECUTION = ("execve", "execveat", "pidfd_getfd", "ptrace", "process_vm_readv", "process_vm_writev", "kcmp")
 NETWORK = ("socket", "socketpair", "connect", "bind", "listen", "accept", "accept4")
@@ -52,9 +62,13 @@ FILE_CHANGES = (
     "setxattr", "lsetxattr", "fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
     "memfd_create", "memfd_secret",
 )
+SHARED_STATE = ("shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl",
+                "semget", "semop", "semtimedop", "semctl", "mq_open", "mq_unlink", "mq_timedsend",
+                "mq_timedreceive", "mq_notify", "mq_getsetattr")
+SCHEDULING = ("setpriority", "sched_setscheduler", "sched_setparam", "sched_setattr", "sched_setaffinity",
+              "ioprio_set", "migrate_pages", "move_pages", "set_mempolicy", "mbind")
 SYSTEM = (
-    "setuid", "setgid", "setreuid", "setregid", "setresuid", "setresgid", "setgroups",
-    "setfsuid", "setfsgid", "capset", "unshare", "setns", "chroot", "pivot_root", "mount", "umount2",
+    "unshare", "setns", "chroot", "pivot_root", "mount", "umount2",
     "fsopen", "fsmount", "fsconfig", "fspick", "move_mount", "open_tree", "mount_setattr",
     "init_module", "finit_module", "delete_module", "kexec_load", "kexec_file_load", "reboot",
     "swapon", "swapoff", "acct", "quotactl", "quotactl_fd", "settimeofday", "clock_settime",
@@ -65,6 +79,9 @@ SYSTEM = (
 )
 # Flags of open(2)/openat(2) that write, create, truncate or append.
 WRITE_FLAGS = (os.O_WRONLY, os.O_RDWR, os.O_CREAT, os.O_TRUNC, os.O_APPEND)
+# fcntl(2) commands and ioctl(2) requests that direct a file's signals to a process.
+F_SETOWN, F_SETSIG, F_SETOWN_EX = 8, 10, 15
+FIOSETOWN, SIOCSPGRP = 0x8901, 0x8902
 
 
 class Filters(NamedTuple):
@@ -85,21 +102,42 @@ def compile_filters() -> Filters:
     except (OSError, RuntimeError) as exc:  # the package is there but libseccomp is not
         return Filters(b"", b"", f"libseccomp is unavailable ({exc}); install the libseccomp2 system package")
     try:
-        deny = sc.ERRNO(errno.EPERM)
-        worker = sc.SyscallFilter(sc.ALLOW)
-        for name in EXECUTION + NETWORK + FILE_CHANGES + SYSTEM:
-            _add(worker, deny, name)
+        kill = sc.KILL_PROCESS
+        worker = _new_filter(sc)
+        for name in EXECUTION + NETWORK + FILE_CHANGES + SHARED_STATE + SCHEDULING + SYSTEM:
+            _add(worker, kill, name)
         for flag in WRITE_FLAGS:
-            _add(worker, deny, "open", sc.Arg(1, sc.MASKED_EQ, flag, flag))
-            _add(worker, deny, "openat", sc.Arg(2, sc.MASKED_EQ, flag, flag))
-        child = sc.SyscallFilter(sc.ALLOW)
-        for name in PROCESS + SIGNALS + LIMITS:
-            _add(child, deny, name)
+            _add(worker, kill, "open", sc.Arg(1, sc.MASKED_EQ, flag, flag))
+            _add(worker, kill, "openat", sc.Arg(2, sc.MASKED_EQ, flag, flag))
+        for command in (F_SETOWN, F_SETSIG, F_SETOWN_EX):
+            _add(worker, kill, "fcntl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, command))
+        for request in (FIOSETOWN, SIOCSPGRP):
+            _add(worker, kill, "ioctl", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, request))
+        child = _new_filter(sc)
+        for name in PROCESS + SIGNALS + LIMITS + IDENTITY:
+            _add(child, kill, name)
         # prlimit64 only reads limits when its new-limit pointer is NULL.
-        _add(child, deny, "prlimit64", sc.Arg(2, sc.NE, 0))
+        _add(child, kill, "prlimit64", sc.Arg(2, sc.NE, 0))
+        # The result pipe stays where the worker reads it: no closing or replacing its fd
+        # (the kernel reads these arguments as 32-bit, hence the masks).
+        _add(child, kill, "close", sc.Arg(0, sc.MASKED_EQ, 0xFFFFFFFF, RESULT_FD))
+        _add(child, kill, "dup2", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, RESULT_FD))
+        _add(child, kill, "dup3", sc.Arg(1, sc.MASKED_EQ, 0xFFFFFFFF, RESULT_FD))
+        _add(child, kill, "close_range")
         return Filters(_export(worker), _export(child), "")
-    except (OSError, RuntimeError, ValueError) as exc:
+    except (OSError, RuntimeError, ValueError, AttributeError) as exc:
         return Filters(b"", b"", f"could not build the seccomp filters: {exc}")
+
+
+def _new_filter(sc):
+    """An allow-by-default filter laid out as a binary tree where libseccomp can (2.5+): every
+    system call of a run passes through it, so its lookup should not be a linear scan."""
+    flt = sc.SyscallFilter(sc.ALLOW)
+    try:
+        flt.set_attr(sc.Attr.CTL_OPTIMIZE, 2)
+    except (OSError, RuntimeError, ValueError, AttributeError):
+        pass
+    return flt
 
 
 def _export(flt) -> bytes:

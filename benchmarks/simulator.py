@@ -1,6 +1,8 @@
 """Simulator throughput on one core: validated cases per second (generation including the
-durable-rules engine check), the split of time between sampling, rule engine and serialisation,
-and proposal validations per second.
+physiology couplings and the durable-rules engine check), the split of time between sampling,
+rule engine and serialisation, the cost of the physiology couplings (the same draws sampled side
+by side with the couplings switched off), and proposal validations per second. Prints the CPU
+flags.
 
     .venv/bin/python benchmarks/simulator.py [--n 5000]
 
@@ -11,6 +13,8 @@ from __future__ import annotations
 
 import argparse
 import random
+import re
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +25,21 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 
 from simulator.core import Simulator
 from simulator.generator import draw
+from simulator.physiology import Physiology
+
+
+def cpu_flags() -> str:
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return " ".join(sorted(set(re.findall(r"avx512_bf16|avx2", text)))) or "neither avx2 nor avx512_bf16"
+
+
+def validated_per_second(sim, n: int) -> tuple[float, list[str]]:
+    t0 = time.perf_counter()
+    lines = [sim.generate(seed).dumps(sim.registry, reveal=True) for seed in range(n)]
+    return n / (time.perf_counter() - t0), lines
 
 
 def main() -> None:
@@ -32,11 +51,11 @@ def main() -> None:
     for dx in sim.diagnoses:  # plans are built once per diagnosis; keep that out of the timing
         sim.plan(dx)
 
-    # end to end: seed -> accepted, engine-confirmed case -> JSON line
-    t0 = time.perf_counter()
-    lines = [sim.generate(seed).dumps(reg, reveal=True) for seed in range(args.n)]
-    total = time.perf_counter() - t0
-    print(f"validated cases/s (one process, incl. engine check and JSON): {args.n / total:,.0f}")
+    print(f"CPU flags: {cpu_flags()}")
+    # end to end: seed -> accepted, engine-confirmed case -> JSON line; then the same seeds with the
+    # physiology couplings switched off, side by side
+    rate, lines = validated_per_second(sim, args.n)
+    print(f"validated cases/s (one process, incl. couplings, engine check and JSON): {rate:,.0f}")
 
     # split: sampling, engine, serialisation, measured separately on the same draws
     rng = random.Random(0)
@@ -52,10 +71,21 @@ def main() -> None:
     for c in cases:
         c.dumps(reg)
     t_json = time.perf_counter() - t0
+    # the same draws without the couplings (labels would differ: only the sampling time is compared)
+    coupled, sim.physiology = sim.physiology, Physiology([], reg)
+    rng = random.Random(0)
+    plans = [sim.plan(sim.choose_diagnosis(rng)) for _ in range(args.n)]
+    t0 = time.perf_counter()
+    for p in plans:
+        draw(p, sim, rng)
+    t_plain = time.perf_counter() - t0
+    sim.physiology = coupled
     parts = t_sample + t_engine + t_json
     print(f"time split per draw: sampling {t_sample / args.n * 1e6:.0f} us ({t_sample / parts:.0%}) | "
           f"rule engine {t_engine / args.n * 1e6:.0f} us ({t_engine / parts:.0%}) | "
           f"serialisation {t_json / args.n * 1e6:.0f} us ({t_json / parts:.0%})")
+    print(f"sampling with the physiology couplings vs without, same draws: {t_sample / args.n * 1e6:.0f} vs "
+          f"{t_plain / args.n * 1e6:.0f} us per draw (ratio {t_sample / t_plain:.2f})")
 
     # proposal validation: JSON text -> parse, units, limits, derived, constraints, engine label
     props = lines[: min(args.n, 2000)]

@@ -10,8 +10,10 @@ against the engine's label or a calculator's value.
     result = sim.check({"age": 60, "sex": "M", "measurements": {...}, "symptoms": [...]})
 
 Modules: `variables` (registry, units), `expressions` (safe arithmetic for criteria and derived
-values), `packs` (YAML rule packs, pydantic schema), `engine` (durable-rules), `generator`,
-`validation` (proposed cases), `verify` (answers), `calculators`, `report`.
+values), `physiology` (couplings between values: Winter's formula, Henderson-Hasselbalch, ...),
+`packs` (YAML rule packs, pydantic schema), `engine` (durable-rules), `generator`, `validation`
+(proposed cases), `options` (fair multiple-choice distractors), `verify` (answers),
+`calculators`, `report`.
 """
 
 from simulator.errors import PackError, SimulatorError, UnitError

@@ -21,7 +21,8 @@ from simulator.case import Case
 from simulator.engine import Engine, RuleCompileError
 from simulator.errors import PackError, SimulatorError
 from simulator.generator import Plan, generate, make_plan
-from simulator.packs import Diagnosis, RulePack, build_registry, check_packs, load_packs
+from simulator.packs import Diagnosis, Management, RulePack, build_registry, check_packs, load_packs
+from simulator.physiology import Break, Physiology
 from simulator.variables import RegistryFile
 
 
@@ -30,6 +31,7 @@ class Simulator:
         self.packs = {p.pack: p for p in packs}
         self.registry = build_registry(packs)
         self.trees = check_packs(packs, self.registry)
+        self.physiology = Physiology(self.registry.couplings, self.registry)
         self.diagnoses: dict[str, Diagnosis] = {}
         self.pack_of: dict[str, str] = {}
         for p in packs:
@@ -59,6 +61,7 @@ class Simulator:
         other = copy.copy(self)
         other.registry = build_registry(list(self.packs.values()))
         other.registry.add(extra.model_copy(deep=True))
+        other.physiology = Physiology(other.registry.couplings, other.registry)
         other.variable_order = {v: i for i, v in enumerate(other.registry.variables)}
         other._plans = {}
         other._derived = other.registry.ordered_derived()
@@ -117,6 +120,30 @@ class Simulator:
                 var = self.registry.variables[vid]
                 return f"{var.name} {v:g} {var.unit} is outside the physiological limits {lo:g}-{hi:g} {var.unit}"
         return None
+
+    def physiology_breaks(self, case: Case, diagnosis: str | None = None) -> list[Break]:
+        """The physiology couplings a case breaks, except those `diagnosis` departs from."""
+        departures = self.diagnoses[diagnosis].departures if diagnosis in self.diagnoses else ()
+        return self.physiology.breaks(case, frozenset(departures))
+
+    # ---- management and options ----------------------------------------------------------------
+    def management_step(self, case: Case, diagnosis: str | None = None) -> tuple[int, Management]:
+        """(index, step): the first management step of the case's diagnosis that fits the case."""
+        return self.diagnoses[diagnosis or case.label].management_step(case.facts())
+
+    @cached_property
+    def nesting(self) -> dict[str, set[str]]:
+        """Per diagnosis, the diagnoses linked to it by a chain of `supersedes`, either way."""
+        from simulator.options import nesting
+
+        return nesting(self)
+
+    def options(self, case: Case, n: int, rng: random.Random) -> list[str]:
+        """`n` diagnosis ids for a multiple-choice question on a labelled case, the label among them
+        (see simulator/options.py: no option fires on the case or is nested with the label)."""
+        from simulator.options import fair_options
+
+        return fair_options(self, case, n, rng)
 
     # ---- generation ----------------------------------------------------------------------------
     def eligible(self, pack: str | None = None) -> list[str]:

@@ -21,7 +21,6 @@ decides a case's label.
 from __future__ import annotations
 
 import ast
-import itertools
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
@@ -202,6 +201,37 @@ def holds(node: Node, facts: Mapping[str, Any]) -> bool:
     return sum(holds(i, facts) for i in node.items) >= node.n
 
 
+def support(node: Node, facts: Mapping[str, Any]) -> float:
+    """How much of a tree's positive evidence the facts show, 0-1: the share of the items of an
+    `all` that hold (negated items and age/sex conditions are not evidence and do not count), the
+    best item of an `any`, the best n items of an `at_least`. 1.0 does not mean the rule fires
+    (a negated item may fail); 0.0 means nothing in the case points to it."""
+    hit, total = _support(node, facts)
+    return hit / total if total else 0.0
+
+
+def _support(node: Node, facts) -> tuple[float, int]:
+    if isinstance(node, Cond):
+        if node.var in ("age", "sex"):
+            return 0.0, 0
+        return float(holds(node, facts)), 1
+    if isinstance(node, Has):
+        return float(bool(facts.get(node.finding))), 1
+    if isinstance(node, Not):
+        return 0.0, 0
+    parts = [_support(i, facts) for i in node.items]
+    parts = [p for p in parts if p[1]]
+    if not parts:
+        return 0.0, 0
+    if isinstance(node, All):
+        return sum(h / t for h, t in parts), len(parts)
+    ratios = sorted((h / t for h, t in parts), reverse=True)
+    if isinstance(node, AnyOf):
+        return ratios[0], 1
+    k = min(node.n, len(ratios))
+    return sum(ratios[:k]), k
+
+
 def _compare(v, op, x) -> bool:
     if op == "<": return v < x
     if op == "<=": return v <= x
@@ -257,13 +287,23 @@ def to_durable(node: Node, negate: bool = False) -> dict:
             return _durable_cond(node.var, node.op, node.value)
         return {"$or": [{"$nex": {node.var: 1}}, _durable_cond(node.var, _NEGATE[node.op], node.value)]}
     if isinstance(node, AtLeast):
-        combos = [All(c) for c in itertools.combinations(node.items, node.n)]
-        return to_durable(AnyOf(tuple(combos)), negate)
+        return to_durable(_at_least_tree(node.n, node.items), negate)
     parts = [to_durable(i, negate) for i in node.items]
     if len(parts) == 1:
         return parts[0]
     use_and = isinstance(node, All) != negate
     return {"$and" if use_and else "$or": parts}
+
+
+def _at_least_tree(n: int, items: tuple) -> Node:
+    """`at least n of items` as and/or: item i and at least n-1 of the items after it, for some i.
+    Listing every n-combination instead grows too large for durable-rules (it refuses a rule of 15
+    two-item combinations, e.g. at least 2 of the 6 SOFA organs)."""
+    if n == 1:
+        return AnyOf(items) if len(items) > 1 else items[0]
+    if len(items) == n:
+        return All(items)
+    return AnyOf(tuple(All((items[i], _at_least_tree(n - 1, items[i + 1:]))) for i in range(len(items) - n + 1)))
 
 
 def _durable_cond(var, op, value) -> dict:

@@ -10,8 +10,12 @@ Sampling model (see simulator/packs.py): one severity in [0, 1] per case; a pres
 variable moves from `range[0]` (severity 0) to `range[1]` (severity 1), with per-variable jitter,
 in log space for `scale: log` variables; with probability `1 - p` it takes a normal value instead.
 Variables not in the presentation are drawn from their (sex-specific) reference interval as a
-normal distribution with the interval as mean +- 2 SD. Coupled variables (hematocrit from
-hemoglobin) follow their source with noise; derived ones (MAP, anion gap, eGFR, BMI) are computed.
+normal distribution with the interval as mean +- 2 SD. Then the physiology couplings
+(`simulator.physiology`) compute or bound the coupled values (PaCO2 by Winter's formula in a
+metabolic acidosis, pH by Henderson-Hasselbalch, osmolality from sodium, glucose and BUN, DBP
+with SBP, ...), derived ones (MAP, anion gap, eGFR, BMI) are computed, findings are drawn, and the
+finding couplings add or drop findings that the values imply or exclude (fever with temperature,
+confusion with GCS, CKD history with eGFR, estrogen use only in women).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import math
 import random
 from dataclasses import dataclass
 
+from simulator import criteria as C
 from simulator.case import Case
 from simulator.errors import SimulatorError
 from simulator.expressions import Expression
@@ -36,9 +41,10 @@ class Plan:
     dx: Diagnosis
     pack: RulePack
     sampled: list[str]       # sampled variables (presentation or normal), registry order
-    coupled: list[tuple[str, Expression, float]]
     derived: list[tuple[str, Expression]]
     symptoms: list[tuple[str, float]]  # finding id -> probability, registry order
+    presented: frozenset[str]          # variables the presentation sets
+    departures: frozenset[str]         # couplings the diagnosis departs from
 
 
 def make_plan(dx: Diagnosis, pack: RulePack, sim) -> Plan:
@@ -46,24 +52,21 @@ def make_plan(dx: Diagnosis, pack: RulePack, sim) -> Plan:
     wanted = set(VITALS) | set(pack.panel) | set(dx.presentation.variables)
     for other in [dx.id, *dx.differentials]:
         wanted |= sim.criteria_variables(other)
+    for step in dx.management:  # what decides the first management step is measured too
+        if step.when is not None:
+            wanted |= C.names(C.parse(step.when))[0]
     wanted -= {"age", "sex"}
-    # derived variables are computed, never sampled: sample what they are computed from
+    # derived variables are computed, never sampled: sample what they are computed from; a coupled
+    # target comes with its inputs (a pH with its PaCO2 and bicarbonate)
     derived_all = reg.ordered_derived()
-    for vid, expr in derived_all:
-        if vid in wanted:
-            wanted |= expr.names - {"age", "female"}
-    coupled, sampled = [], []
-    for vid, var in reg.variables.items():
-        if vid not in wanted or var.derive:
-            continue
-        if var.coupled and vid not in dx.presentation.variables:
-            e = Expression.parse(var.coupled.expr)
-            if e.names <= wanted:
-                coupled.append((vid, e, var.coupled.sd))
-                continue
-        sampled.append(vid)
+    for _ in range(3):
+        for vid, expr in derived_all:
+            if vid in wanted:
+                wanted |= expr.names - {"age", "female"}
+        wanted = sim.physiology.companions(wanted)
+    sampled = [vid for vid, var in reg.variables.items() if vid in wanted and not var.derive]
     # derived values whose inputs will really be there, in dependency order
-    have, derived = set(sampled) | {c[0] for c in coupled}, []
+    have, derived = set(sampled), []
     for vid, expr in derived_all:
         if (expr.names - {"age", "female"}) <= have:
             derived.append((vid, expr))
@@ -72,7 +75,8 @@ def make_plan(dx: Diagnosis, pack: RulePack, sim) -> Plan:
     probs.update(dx.presentation.history)
     probs.update(dx.presentation.symptoms)
     symptoms = [(f, probs[f]) for f in reg.findings if f in probs]
-    return Plan(dx, pack, sampled, coupled, derived, symptoms)
+    return Plan(dx, pack, sampled, derived, symptoms, frozenset(dx.presentation.variables),
+                frozenset(dx.departures))
 
 
 def _normal_value(var, sex: str, rng: random.Random) -> float:
@@ -112,13 +116,12 @@ def draw(plan: Plan, sim, rng: random.Random) -> Case:
         x = _presented_value(var, spec, severity, sex, rng) if spec else _normal_value(var, sex, rng)
         lo, hi = var.limits
         values[vid] = var.round(min(hi, max(lo, x)))
-    for vid, expr, sd in plan.coupled:
-        var = reg.variables[vid]
-        lo, hi = var.limits
-        values[vid] = var.round(min(hi, max(lo, expr.evaluate(values) + rng.gauss(0.0, sd))))
-    findings = [f for f, p in plan.symptoms if rng.random() < p]
-    case = Case(age=age, sex=sex, values=values, findings=findings, pack=plan.pack.pack)
+    sim.physiology.apply_values(values, age, sex, plan.presented, plan.departures, rng)
+    sampled_findings = [f for f, p in plan.symptoms if rng.random() < p]
+    case = Case(age=age, sex=sex, values=values, findings=[], pack=plan.pack.pack)
     sim.add_derived(case)
+    facts = case.facts()
+    case.findings = sim.physiology.apply_findings(facts, sampled_findings, plan.departures)
     # registry order for every variable, so the JSON is stable and readable
     order = sim.variable_order
     case.values = dict(sorted(case.values.items(), key=lambda kv: order[kv[0]]))

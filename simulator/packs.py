@@ -16,8 +16,23 @@ Presentation, in a pack:
         temperature: {range: [38.3, 40.0], p: 0.7}  # abnormal in 70% of cases, else normal
 
 Severity is one latent in [0, 1] per case shared by every variable, so values move together
-(a sicker DKA patient has a lower pH *and* a lower bicarbonate).
-See `knowledge/templates/new_pack.yaml` for a complete small pack.
+(a sicker DKA patient has a lower bicarbonate *and* a higher glucose). Coupled values (the pH of
+that bicarbonate, the osmolality of that sodium and glucose) follow the physiology couplings of
+the registry (simulator/physiology.py); a diagnosis that departs from one by definition lists it
+under `departures`.
+
+Management is a list of first steps tried in order; the first whose `when` (criteria syntax)
+holds on the case is the answer, and the last has no `when`:
+
+    management:
+      - when: {any: [seizure, confusion]}
+        first_line: give a 150 mL bolus of 3% hypertonic saline over 20 minutes
+        synonyms: [hypertonic saline]
+        ref: spasovski2014
+      - {first_line: restrict fluid intake, synonyms: [fluid restriction], ref: spasovski2014}
+
+A single mapping is one unconditional step. See `knowledge/templates/new_pack.yaml` for a
+complete small pack.
 """
 
 from __future__ import annotations
@@ -28,11 +43,13 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from simulator import criteria as C
+from simulator import physiology
 from simulator.errors import ExpressionError, PackError, PackErrors
-from simulator.variables import KNOWLEDGE_DIR, Finding, Registry, RegistryFile, Variable, registry
+from simulator.physiology import Coupling
+from simulator.variables import KNOWLEDGE_DIR, Finding, Registry, RegistryFile, Variable, registry, registry_file
 
 ICD10 = re.compile(r"^[A-Z][0-9]{2}(\.[0-9A-Z]{1,4})?$")
 REGISTRY_FILE = "variables.yaml"
@@ -83,10 +100,23 @@ class Presentation(BaseModel):
 
 
 class Management(BaseModel):
+    """One first management step. A diagnosis lists one or more; the first whose `when` holds on
+    the case is the answer, so severity can change the step (the last has no `when`)."""
+
     model_config = ConfigDict(extra="forbid")
+    when: Any = Field(None, description="criteria (same syntax as `criteria`) under which this is the first step")
     first_line: str = Field(description="the first management step, one short imperative phrase")
     synonyms: list[str] = Field(default_factory=list, description="other ways to say the first step")
     ref: str = Field(description="reference id for the management step")
+    _condition: Any = PrivateAttr(None)
+
+    def applies(self, facts) -> bool:
+        """Whether this step's `when` holds on a case's facts (no `when`: always)."""
+        if self.when is None:
+            return True
+        if self._condition is None:
+            self._condition = C.parse(self.when, "management.when")
+        return C.holds(self._condition, facts)
 
 
 class Diagnosis(BaseModel):
@@ -100,8 +130,23 @@ class Diagnosis(BaseModel):
     differentials: list[str] = Field(min_length=1, description="ICD-10 ids of confusable diagnoses")
     supersedes: list[str] = Field(default_factory=list,
                                   description="ids this diagnosis wins over when both rules fire")
-    management: Management
+    departures: list[str] = Field(default_factory=list,
+                                  description="physiology couplings this diagnosis departs from by definition "
+                                              "(e.g. pulse_pressure for cardiac tamponade)")
+    management: list[Management] = Field(min_length=1, description="first management steps, first match wins")
     references: list[str] = Field(min_length=1, description="reference ids supporting this entry")
+
+    @field_validator("management", mode="before")
+    @classmethod
+    def _one_step(cls, v):
+        return [v] if isinstance(v, dict) else v
+
+    def management_step(self, facts) -> tuple[int, Management]:
+        """(index, step): the first management step whose `when` holds on a case's facts."""
+        for i, m in enumerate(self.management):
+            if m.applies(facts):
+                return i, m
+        return len(self.management) - 1, self.management[-1]
 
     @field_validator("id")
     @classmethod
@@ -120,6 +165,7 @@ class RulePack(BaseModel):
     references: dict[str, str] = Field(min_length=1, description="reference id -> full citation")
     variables: dict[str, Variable] = Field(default_factory=dict, description="variables this pack adds")
     findings: dict[str, Finding] = Field(default_factory=dict, description="findings this pack adds")
+    couplings: list[Coupling] = Field(default_factory=list, description="physiology couplings this pack adds")
     panel: list[str] = Field(default_factory=list, description="variables measured in every case of this pack")
     background: dict[str, float] = Field(default_factory=dict,
                                          description="history items present in any patient with this probability")
@@ -206,9 +252,12 @@ def _validation_errors(path: Path, exc: ValidationError, root) -> PackErrors:
 def load_registry_file(path: Path) -> RegistryFile:
     data, root = _read_yaml(path)
     try:
-        return RegistryFile.model_validate(data or {})
+        out = RegistryFile.model_validate(data or {})
     except ValidationError as exc:
         raise _validation_errors(path, exc, root) from None
+    out._yaml_root = root  # type: ignore[attr-defined]  # for line numbers in semantic errors
+    out._source = str(path)  # type: ignore[attr-defined]
+    return out
 
 
 def read_pack(path: str | Path) -> RulePack:
@@ -245,9 +294,9 @@ def build_registry(packs: list[RulePack]) -> Registry:
     base = registry()
     reg = Registry()
     reg.add(RegistryFile(references=base.references, variables=base.variables, findings=base.findings,
-                         constraints=[c for c, _ in base.constraints]))
+                         constraints=[c for c, _ in base.constraints], couplings=base.couplings))
     for p in packs:
-        reg.add(RegistryFile(variables=p.variables, findings=p.findings))
+        reg.add(RegistryFile(variables=p.variables, findings=p.findings, couplings=p.couplings))
     return reg
 
 
@@ -275,6 +324,7 @@ def check_packs(packs: list[RulePack], reg: Registry) -> dict[str, C.Node]:
                                             f"'{seen[d.id]}'.", "give each diagnosis one home pack"))
                 seen[d.id] = p.pack
     by_criteria: dict[str, str] = {}
+    coupling_ids = _check_couplings(packs, reg, errors)
     for p in packs:
         root = getattr(p, "_yaml_root", None)
 
@@ -298,9 +348,11 @@ def check_packs(packs: list[RulePack], reg: Registry) -> dict[str, C.Node]:
             for j, r in enumerate(d.references):
                 if r not in refs:
                     err(base + ("references", j), f"reference '{r}' is not declared.", "add it under 'references:'")
-            if d.management.ref not in refs:
-                err(base + ("management", "ref"), f"reference '{d.management.ref}' is not declared.",
-                    "add it under 'references:'")
+            _check_management(d, reg, refs, lambda loc, *a: err(base + loc, *a))
+            for j, dep in enumerate(d.departures):
+                if dep not in coupling_ids:
+                    err(base + ("departures", j), f"'{dep}' is not a physiology coupling{_suggest(dep, coupling_ids)}.",
+                        "use a coupling id from `couplings:` in knowledge/variables.yaml or a pack")
             for kind in ("symptoms", "history"):
                 for f in getattr(d.presentation, kind):
                     if f not in reg.findings:
@@ -329,21 +381,9 @@ def check_packs(packs: list[RulePack], reg: Registry) -> dict[str, C.Node]:
                         "use the ICD-10 id of a diagnosis defined in a pack")
                 elif dd == d.id:
                     err(base + ("differentials",), f"{d.id} lists itself.", "remove it")
-            try:
-                tree = C.parse(d.criteria, "criteria")
-            except ExpressionError as exc:
-                err(base + ("criteria",), str(exc) + ".", "see the criteria syntax in simulator/criteria.py")
+            tree = _parse_condition(d.criteria, "criteria", reg, lambda *a: err(base + ("criteria",), *a))
+            if tree is None:
                 continue
-            variables, findings = C.names(tree)
-            for v in sorted(variables - set(reg.variables) - {"age", "sex"}):
-                err(base + ("criteria",), f"unknown variable '{v}'{_suggest(v, reg.variables)}.",
-                    "use a variable id from knowledge/variables.yaml or declare it under 'variables:'")
-            for f in sorted(findings - set(reg.findings)):
-                err(base + ("criteria",), f"unknown finding '{f}'{_suggest(f, reg.findings)}.",
-                    "declare it under 'findings:' or use an id from knowledge/variables.yaml")
-            why = C.contradiction(tree)
-            if why:
-                err(base + ("criteria",), f"contradictory criteria: {why}.", "no patient can meet them; fix the thresholds")
             key = str(tree)
             if key in by_criteria:
                 err(base + ("criteria",), f"{d.id} has the same criteria as {by_criteria[key]}, so the engine "
@@ -353,6 +393,69 @@ def check_packs(packs: list[RulePack], reg: Registry) -> dict[str, C.Node]:
     if errors:
         raise PackErrors(errors)
     return trees
+
+
+def _parse_condition(spec, where: str, reg: Registry, err, what: str = "criteria") -> C.Node | None:
+    """Parse criteria (or a management `when`) and check its names; `err(problem, fix)` reports."""
+    try:
+        tree = C.parse(spec, where)
+    except ExpressionError as exc:
+        err(str(exc) + ".", "see the criteria syntax in simulator/criteria.py")
+        return None
+    variables, findings = C.names(tree)
+    for v in sorted(variables - set(reg.variables) - {"age", "sex"}):
+        err(f"unknown variable '{v}'{_suggest(v, reg.variables)}.",
+            "use a variable id from knowledge/variables.yaml or declare it under 'variables:'")
+    for f in sorted(findings - set(reg.findings)):
+        err(f"unknown finding '{f}'{_suggest(f, reg.findings)}.",
+            "declare it under 'findings:' or use an id from knowledge/variables.yaml")
+    why = C.contradiction(tree)
+    if why:
+        err(f"contradictory {what}: {why}.", "no patient can meet them; fix the thresholds")
+        return None
+    return tree
+
+
+def _check_management(d: Diagnosis, reg: Registry, refs: set[str], err) -> None:
+    """Each step cites a declared reference; every step but the last has a `when` that parses and
+    names known values; the last has none, so every case of the diagnosis has a first step."""
+    last = len(d.management) - 1
+    for j, m in enumerate(d.management):
+        loc = ("management",) if len(d.management) == 1 and j == 0 else ("management", j)
+        if m.ref not in refs:
+            err(loc + ("ref",), f"reference '{m.ref}' is not declared.", "add it under 'references:'")
+        if m.when is None and j < last:
+            err(loc, f"management step {j} has no 'when', so the steps after it are never used.",
+                "give it a 'when' condition or move it to the end")
+        if m.when is not None and j == last:
+            err(loc + ("when",), "the last management step has a 'when'; a case that meets none of the "
+                "conditions would have no first step.", "add a final step without 'when'")
+        if m.when is not None:
+            tree = _parse_condition(m.when, "when", reg, lambda *a: err(loc + ("when",), *a), "conditions")
+            if tree is not None:
+                m._condition = tree
+
+
+def _check_couplings(packs: list[RulePack], reg: Registry, errors: list[PackError]) -> set[str]:
+    """Semantic checks of the registry's and the packs' physiology couplings; returns their ids."""
+    base = registry_file()
+    sources = [(getattr(base, "_source", "knowledge/variables.yaml"), getattr(base, "_yaml_root", None),
+                base.couplings, set(reg.references))]
+    sources += [(p.source, getattr(p, "_yaml_root", None), p.couplings, set(p.references) | set(reg.references))
+                for p in packs]
+    seen: set[str] = set()
+    for source, root, couplings, refs in sources:
+        for i, c in enumerate(couplings):
+            loc = ("couplings", i)
+            found = physiology.problems(c, reg.variables, reg.findings)
+            if c.id in seen:
+                found.append(("id", f"coupling id '{c.id}' is used twice.", "give each coupling its own id"))
+            if c.ref not in refs:
+                found.append(("ref", f"reference '{c.ref}' is not declared.", "add it under 'references:'"))
+            for field, problem, fix in found:
+                errors.append(PackError(source, _field(loc + (field,)), problem, fix, _line_of(root, loc + (field,))))
+            seen.add(c.id)
+    return seen
 
 
 def load_packs(names: list[str] | None = None, extra_dirs: list[str | Path] = ()) -> list[RulePack]:

@@ -26,7 +26,7 @@ from simulator.case import Case
 
 DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "10*3/uL": "x10^3/uL", "m[IU]/L": "mIU/L", "{score}": "",
                  "{ratio}": "", "[pH]": "", "mL/min/{1.73_m2}": "mL/min/1.73m2", "degC": "°C", "degF": "°F",
-                 "10*9/L": "x10^9/L"}
+                 "10*9/L": "x10^9/L", "cm[H2O]": "cmH2O"}
 _UCUM_MARKS = re.compile(r"[\[\]{}*]")
 MAX_DECIMALS = 4
 _LIST_FIELDS = {"symptoms", "history", "tests", "findings", "signs"}

@@ -1,15 +1,19 @@
 """Validation of a proposed case (the proposer's JSON): parse -> schema -> names -> units ->
-hard limits -> derived values -> cross-variable constraints -> engine label.
+hard limits -> derived values -> cross-variable constraints -> physiology couplings -> engine label.
 
 Returns a `Case` whose label the engine derived, or a `Rejection` whose `reason` is a short
 category (counted in training metrics) and whose `detail` tells a person what to fix:
 
     parse             not JSON / no JSON object found
-    schema            missing or mistyped field (age, sex, measurements, findings)
+    schema            missing or mistyped field (age, sex, measurements, findings), or a value
+                      reported without those measured with it (a pH without PaCO2 and bicarbonate)
     unknown-variable  a measurement name the registry does not know (with a suggestion)
     unknown-finding   a symptom/history/test name the registry does not know
     unit              a unit the variable does not accept (lists the accepted ones)
-    implausible       a value outside hard physiological limits, or a broken constraint
+    implausible       a value outside hard physiological limits, a broken constraint, or a broken
+                      physiology coupling (simulator/physiology.py) that the engine's diagnosis does
+                      not declare as a departure (a PaCO2 off Winter's formula in a metabolic
+                      acidosis, a pH off Henderson-Hasselbalch, fever at 36.8 C, ...)
     inconsistent      a derived value (MAP, anion gap, eGFR, BMI) that disagrees with its inputs
     no-diagnosis      no diagnostic rule fires
     ambiguous         several incompatible rules fire
@@ -120,8 +124,9 @@ def _suggest(name: str, options) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
-def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
-    """Steps up to and including units, limits, derived values and constraints (no engine).
+def parse_case(sim, proposal: Any, lenient: bool = False, physiology: bool = True) -> Case | Rejection:
+    """Steps up to and including units, limits, derived values, constraints and (unless
+    `physiology` is False) the physiology couplings, none excepted (no engine).
 
     With `lenient`, names the registry does not know (a stray 'name: Captain' line, a misspelt
     finding) are dropped instead of rejecting the case, as long as they are a minority of what
@@ -220,15 +225,29 @@ def parse_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
     failure = sim.constraint_failure(case)
     if failure:
         return Rejection("implausible", failure)
+    missing = sim.physiology.missing_inputs(case.values)
+    if missing:
+        return Rejection("schema", missing)
+    if physiology:
+        breaks = sim.physiology_breaks(case)
+        if breaks:
+            return Rejection("implausible", breaks[0].message)
     return case
 
 
 def validate_case(sim, proposal: Any, lenient: bool = False) -> Case | Rejection:
-    """Full validation: `parse_case`, then the engine decides the label."""
-    case = parse_case(sim, proposal, lenient)
+    """Full validation: `parse_case`, then the engine decides the label; a broken physiology
+    coupling is allowed only when the label's diagnosis declares that departure."""
+    case = parse_case(sim, proposal, lenient, physiology=False)
     if isinstance(case, Rejection):
         return case
     outcome = sim.engine.label(case.facts())
+    breaks = sim.physiology_breaks(case)
+    if breaks:
+        allowed = set(sim.diagnoses[outcome.label].departures) if outcome.ok else set()
+        unexplained = [b for b in breaks if b.coupling not in allowed]
+        if unexplained:
+            return Rejection("implausible", unexplained[0].message)
     if outcome.reason == "no-rule":
         return Rejection("no-diagnosis", "no diagnostic rule fires on these findings; make the values meet "
                          "one diagnosis's criteria (see `azmed packs list`)")

@@ -9,7 +9,9 @@ endocrine markers, urine, bedside scores) with
 - a LOINC code where one exists, and a reference for the ranges;
 and every boolean finding (symptom, sign, history item) with its display name and synonyms.
 Rule packs may add variables and findings of their own. Derived variables (MAP, anion gap,
-eGFR, BMI) carry an expression and are always computed, never sampled or trusted.
+eGFR, BMI) carry an expression and are always computed, never sampled or trusted. The physiology
+couplings between variables (PaCO2 by Winter's formula, pH by Henderson-Hasselbalch, ...) are
+listed under `couplings:` and compiled by `simulator.physiology`.
 
     >>> reg = registry()
     >>> round(reg.get("creatinine").to_canonical(88.42, "µmol/L"), 3)
@@ -29,6 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from simulator.errors import UnitError
 from simulator.expressions import Expression
+from simulator.physiology import Coupling
 
 KNOWLEDGE_DIR = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -117,12 +120,6 @@ class Conversion(BaseModel):
         return float((exact(value) - exact(self.offset)) / exact(self.factor) - exact(self.shift))
 
 
-class Coupling(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    expr: str = Field(description="expression of other variables, e.g. 'hemoglobin * 3'")
-    sd: float = Field(ge=0, description="standard deviation of the noise added (canonical unit)")
-
-
 class Variable(BaseModel):
     """One measurable quantity."""
 
@@ -143,8 +140,6 @@ class Variable(BaseModel):
     decimals: int = Field(0, ge=0, le=4, description="decimals kept when a value is rounded")
     loinc: str | None = Field(None, description="LOINC code, where one exists")
     derive: str | None = Field(None, description="expression that computes this variable exactly")
-    coupled: Coupling | None = Field(None, description="when not set by a presentation, sampled as "
-                                     "expr + normal noise (e.g. hematocrit ~ 3 x hemoglobin)")
     ref: str = Field(description="id of the reference for the ranges (see `references`)")
 
     @field_validator("units", mode="after")
@@ -234,6 +229,8 @@ class RegistryFile(BaseModel):
     variables: dict[str, Variable] = Field(default_factory=dict)
     findings: dict[str, Finding] = Field(default_factory=dict)
     constraints: list[Constraint] = Field(default_factory=list)
+    couplings: list[Coupling] = Field(default_factory=list,
+                                      description="physiology couplings (see simulator/physiology.py)")
 
 
 class Registry:
@@ -244,6 +241,7 @@ class Registry:
         self.findings: dict[str, Finding] = {}
         self.references: dict[str, str] = {}
         self.constraints: list[tuple[Constraint, Expression]] = []
+        self.couplings: list[Coupling] = []
         self._names: dict[str, str] = {}
         self.derived: dict[str, Expression] = {}
 
@@ -264,6 +262,7 @@ class Registry:
                 self._names.setdefault(_name_key(n), fid)
         for c in data.constraints:
             self.constraints.append((c, Expression.parse(c.expr)))
+        self.couplings.extend(data.couplings)
 
     # -- lookup --------------------------------------------------------------------------------
     def get(self, name: str) -> Variable:
@@ -294,10 +293,16 @@ def _name_key(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def registry() -> Registry:
-    """The shared registry from knowledge/variables.yaml (packs' own entries not included)."""
+def registry_file() -> RegistryFile:
+    """knowledge/variables.yaml as read (with its YAML tree, for line numbers in errors)."""
     from simulator.packs import load_registry_file
 
+    return load_registry_file(KNOWLEDGE_DIR / "variables.yaml")
+
+
+@functools.lru_cache(maxsize=1)
+def registry() -> Registry:
+    """The shared registry from knowledge/variables.yaml (packs' own entries not included)."""
     reg = Registry()
-    reg.add(load_registry_file(KNOWLEDGE_DIR / "variables.yaml"))
+    reg.add(registry_file())
     return reg

@@ -9,8 +9,9 @@
 - Calculator answers of every kind (`grade_calculation`): numbers as above, a date as the same
   day in any notation (several different dates are a hedge), a gestational age as the same
   number of days ("14 weeks 1 day", "(14, 1)").
-- Next step: the answer must match the diagnosis's first-line management (or a synonym) better
-  than any other diagnosis's, by token overlap.
+- Next step: the answer must contain one accepted phrase of the right management step (its text
+  or a synonym, as content words: any order, spelling, route or drug name) and no other step
+  (`grade_next_step`); a diagnosis's step can depend on the case (simulator/packs.py).
 
     >>> from simulator.verify import extract_number
     >>> extract_number("The anion gap is 12 mmol/L.")
@@ -20,7 +21,7 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from simulator.calculators.base import AnswerKind, answer_correct, within_tolerance
 from simulator.calculators.dates import find_dates, format_date, parse_weeks_days
@@ -32,8 +33,6 @@ _LEADS = re.compile(
 _WORD = re.compile(r"[a-z0-9]+(?:\.[0-9a-z]+)?")
 _HEDGES = re.compile(r"\b(or|versus|vs|vs\.|differential|either|possibly)\b")
 _NUMBER = re.compile(r"[-+]?\d+(?:,\d{3})*(?:\.\d+)?")
-_STOP = {"the", "a", "an", "and", "of", "with", "to", "for", "in", "on", "start", "give", "begin", "initiate",
-         "administer", "patient", "immediate", "immediately", "urgent", "urgently", "is", "be", "then"}
 
 
 def normalise(text: str) -> str:
@@ -148,31 +147,90 @@ def grade_calculation(answer: str, truth, kind: AnswerKind) -> Verdict:
     return Verdict(ok, list(wd), f"{wd[0]} weeks {wd[1]} days {'matches' if ok else 'does not match'} {truth}")
 
 
-def _tokens(text: str) -> set[str]:
-    return {w for w in normalise(text).split() if w not in _STOP}
+# ---- next step: management steps as sets of content words --------------------------------------
+_FILLER = frozenset("""a an the and or of with to for in on at by as then plus also is be should would will can i we
+    patient patients first next step steps management manage treat treatment therapy care start starting begin
+    initiate commence give giving administer perform arrange use using immediate immediately urgent urgently now
+    recommend recommended appropriate best most likely answer final please this that it such eg e g via""".split())
+_SAME = {"intravenous": "iv", "intravenously": "iv", "intramuscular": "im", "intramuscularly": "im",
+         "subcutaneous": "sc", "subcutaneously": "sc", "po": "oral", "orally": "oral", "noradrenaline": "norepinephrine",
+         "adrenaline": "epinephrine", "salbutamol": "albuterol", "frusemide": "furosemide", "cefalexin": "cephalexin",
+         "paracetamol": "acetaminophen", "dextrose": "glucose", "drip": "infusion", "abx": "antibiotic",
+         "maneuvre": "maneuver", "sulphate": "sulfate", "proning": "prone", "kcl": "potassium chloride"}
+_SPELLING = ((re.compile(r"\bi\.\s?v\b\.?"), "iv"), (re.compile(r"\bp\.\s?o\b\.?"), "po"),
+             (re.compile(r"ae|oe"), "e"), (re.compile(r"is(e|ed|es|ing|ation|ations)\b"), r"iz\1"),
+             (re.compile(r"yse\b"), "yze"), (re.compile(r"sulph"), "sulf"))
 
 
-def _overlap(a: set[str], b: set[str]) -> float:
-    if not a or not b:
-        return 0.0
-    common = len(a & b)
-    if not common:
-        return 0.0
-    p, r = common / len(a), common / len(b)
-    return 2 * p * r / (p + r)
+def step_tokens(text: str) -> frozenset[str]:
+    """The content words of a management phrase or answer: lower case, US spelling, singular, common
+    drug and route names unified (noradrenaline = norepinephrine, intravenous = IV), filler
+    words ("give", "start", "the first step is") dropped.
+
+    >>> sorted(step_tokens("Give IV fluids and start an insulin infusion"))
+    ['fluid', 'infusion', 'insulin', 'iv']
+    >>> step_tokens("Intravenous noradrenaline") == step_tokens("IV norepinephrine")
+    True
+    """
+    t = (text or "").lower()
+    for pattern, repl in _SPELLING:
+        t = pattern.sub(repl, t)
+    out = set()
+    for w in _WORD.findall(t.replace("-", " ").replace("/", " ")):
+        if len(w) > 3 and w.endswith("ies"):
+            w = w[:-3] + "y"
+        elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
+            w = w[:-1]
+        for x in _SAME.get(w, w).split():
+            if x not in _FILLER:
+                out.add(x)
+    return frozenset(out)
 
 
-def grade_next_step(answer: str, truth_id: str, diagnoses: dict) -> Verdict:
-    """The answer must match `truth_id`'s first-line step better than any other diagnosis's."""
-    ans = _tokens(answer or "")
-    if not ans:
+def grade_next_step(answer: str, accepted: Sequence[str], others: Sequence[str] = ()) -> Verdict:
+    """Grade a free-text first management step.
+
+    Correct when the answer contains every content word of one `accepted` phrase (the step's
+    text or a synonym; the answer may say more, in any order, spelling or common drug name) and
+    names no other step: a phrase of `others` (the other steps of every diagnosis) counts as named
+    when all its words are in the answer and are not all words of the right step, so "hypertonic
+    saline or fluid restriction" is wrong for either and "IV fluids and insulin" is right for DKA
+    although "IV fluids" alone is another diagnosis's step.
+
+    >>> grade_next_step("Start an IV insulin infusion with fluids", ["IV fluids and insulin infusion"]).correct
+    True
+    """
+    return _grade_step(answer, accepted, [step_tokens(p) for p in accepted], [(p, step_tokens(p)) for p in others])
+
+
+def _grade_step(answer: str, accepted: Sequence[str], accepted_tokens, others) -> Verdict:
+    words = step_tokens(answer)
+    if not (answer or "").strip():
         return Verdict(False, None, "empty answer", formatted=False)
-    best: dict[str, float] = {}
-    for dx_id, d in diagnoses.items():
-        phrases = [d.management.first_line, *d.management.synonyms]
-        best[dx_id] = max(_overlap(ans, _tokens(p)) for p in phrases)
-    top = max(best.values())
-    winner = [d for d, s in best.items() if s == top]
-    ok = top >= 0.5 and truth_id in winner and len({diagnoses[w].management.first_line for w in winner}) == 1
-    want = diagnoses[truth_id].management.first_line
-    return Verdict(ok, answer.strip(), f"matches the first-line step ({want})" if ok else f"expected: {want}")
+    want = accepted[0]
+    matched = [t for t in accepted_tokens if t and t <= words]
+    if not matched:
+        return Verdict(False, answer.strip(), f"expected: {want}")
+    vocabulary = frozenset().union(*accepted_tokens)
+    for phrase, t in others:
+        if t and t <= words and not t <= vocabulary:
+            return Verdict(False, answer.strip(), f"also names another step ({phrase}); expected only: {want}")
+    return Verdict(True, answer.strip(), f"matches the first step ({want})")
+
+
+class ManagementIndex:
+    """Every diagnosis's management steps, tokenised once, for grading next-step answers."""
+
+    def __init__(self, diagnoses: Iterable):
+        self.steps: dict[tuple[str, int], tuple[list[str], list[frozenset[str]]]] = {}
+        self._all: list[tuple[str, str, frozenset[str]]] = []  # (step text, phrase, tokens)
+        for d in diagnoses:
+            for i, m in enumerate(d.management):
+                phrases = [m.first_line, *m.synonyms]
+                self.steps[(d.id, i)] = (phrases, [step_tokens(p) for p in phrases])
+                self._all += [(m.first_line, p, step_tokens(p)) for p in phrases]
+
+    def grade(self, answer: str, diagnosis: str, step: int) -> Verdict:
+        phrases, tokens = self.steps[(diagnosis, step)]
+        others = [(p, t) for first, p, t in self._all if first != phrases[0]]
+        return _grade_step(answer, phrases, tokens, others)

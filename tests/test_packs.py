@@ -24,9 +24,11 @@ def test_pack_invariants(sim, name):
         # schema-level facts a clinician relies on
         assert d.synonyms, f"{d.id} has no synonyms"
         assert d.differentials and all(x in sim.diagnoses for x in d.differentials)
-        assert d.management.first_line.strip()
         refs = set(pack.references) | set(reg.references)
-        assert set(d.references) <= refs and d.management.ref in refs
+        assert set(d.references) <= refs
+        for i, step in enumerate(d.management):  # every step cites its source; the last always applies
+            assert step.first_line.strip() and step.ref in refs, (d.id, i)
+            assert (step.when is None) == (i == len(d.management) - 1), (d.id, i)
         # every presentation range lies inside the variable's hard limits
         for vid, spec in d.presentation.variables.items():
             lo, hi = reg.variables[vid].limits

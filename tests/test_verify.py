@@ -55,5 +55,9 @@ def test_number_tolerance():
 
 def test_next_step(demo):
     sim, _ = demo
-    assert grade_next_step("Start oral iron supplementation", "D50.9", sim.diagnoses).correct
-    assert not grade_next_step("treat the underlying disease", "D50.9", sim.diagnoses).correct
+    step = sim.diagnoses["D50.9"].management[-1]
+    accepted = [step.first_line, *step.synonyms]
+    others = [p for d in sim.diagnoses.values() if d.id != "D50.9" for m in d.management for p in (m.first_line, *m.synonyms)]
+    assert grade_next_step("Start oral iron supplementation", accepted, others).correct
+    assert not grade_next_step("treat the underlying disease", accepted, others).correct
+    assert not grade_next_step("oral iron or treat the underlying disease", accepted, others).correct

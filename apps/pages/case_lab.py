@@ -86,7 +86,7 @@ elif reveal:
     st.success(f"Hidden diagnosis: **{dx.name}** ({dx.id}), pack {sim.pack_of[dx.id]}")
     differentials = ", ".join(f"{sim.diagnoses[d].name} ({d})" for d in dx.differentials if d in sim.diagnoses)
     st.caption(f"Differentials: {differentials}. "
-               f"First-line management: {dx.management.first_line}.")
+               f"First management step for this case: {sim.management_step(case)[1].first_line}.")
 file_name, payload = case_download(case, reg, reveal)
 st.download_button("Download the case as JSON", data=payload, file_name=file_name, mime="application/json",
                    key="lab_download", help="with the diagnosis only while it is revealed")

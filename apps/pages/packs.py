@@ -61,7 +61,9 @@ for d in pack.diagnoses:
         "prior weight": d.prior.weight, "age": f"{d.prior.age.mean:g} ± {d.prior.age.sd:g}",
         "female": f"{d.prior.female:.0%}", "criteria": str(sim.trees[d.id]),
         "differentials": ", ".join(d.differentials), "supersedes": ", ".join(d.supersedes),
-        "first-line management": d.management.first_line, "references": "; ".join(d.references),
+        "first management step": "; ".join((f"if {m.when}: " if m.when is not None else "") + m.first_line
+                                           for m in d.management),
+        "references": "; ".join(d.references),
     })
 st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
@@ -143,7 +145,10 @@ else:
 def generation_report(_sim, pack_name: str, n: int, seed: int, sim_id: int) -> pd.DataFrame:
     from simulator.report import pack_report, report_json
 
-    return pd.DataFrame(report_json(pack_report(_sim, pack_name, n, seed)))
+    report = pd.DataFrame(report_json(pack_report(_sim, pack_name, n, seed)))
+    # one column per figure: the per-coupling shares stay in `azmed packs report --json`
+    report["step_shares"] = report["step_shares"].map(lambda s: " / ".join(f"{x:.0%}" for x in s))
+    return report.drop(columns=["coupling_breaks"])
 
 
 def share_chart(report: pd.DataFrame, title: str, measures: dict[str, str], full_scale: bool = True) -> None:
@@ -163,8 +168,9 @@ def share_chart(report: pd.DataFrame, title: str, measures: dict[str, str], full
 
 st.subheader("Generation report")
 st.caption("`azmed packs report`: per diagnosis, the share of draws accepted by the engine, the share of values "
-           "outside their reference interval, engine agreement after a JSON round trip, and label balance "
-           "against the prior.")
+           "outside their reference interval, engine agreement after a JSON round trip, the share of cases "
+           "that break a physiology coupling, label balance against the prior, and how often each management "
+           "step is the first step.")
 r1, r2, _ = st.columns([2, 1, 3])
 n = r1.slider("Cases per diagnosis", min_value=5, max_value=200, value=20, step=5, key="packs_report_n")
 seed = r2.number_input("First seed", min_value=0, value=0, step=1, key="packs_report_seed")
@@ -180,10 +186,11 @@ if clicked or st.session_state.get("packs_report_for") == (name, n, seed):
         st.session_state["packs_report_for"] = (name, n, seed)
         share_chart(report, "Generation quality per diagnosis", {
             "acceptance": "draws accepted by the engine", "abnormal_share": "values outside the reference interval",
-            "engine_agreement": "same label after a JSON round trip"})
+            "engine_agreement": "same label after a JSON round trip",
+            "breaks": "cases breaking a physiology coupling"})
         share_chart(report, "Label balance: generated share against prior share", {
             "label_share": "share of generated labels", "prior_share": "prior weight share"}, full_scale=False)
         st.dataframe(report, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="percent")
                                     for c in ("acceptance", "abnormal_share", "engine_agreement", "label_share",
-                                              "prior_share")})
+                                              "prior_share", "breaks")})

@@ -1,13 +1,15 @@
 """The clinical environment: the case simulator behind the environment protocol (DESIGN §3).
 
 Task types
-- diagnosis:   a case -> one diagnosis (multiple choice among the label, its differentials and
-               other diagnoses of the pack, unless `options=0`). Truth: the engine's label.
+- diagnosis:   a case -> one diagnosis (multiple choice unless `options=0`: the label and
+               distractors that the engine does not fire on the case and that are not nested with
+               the label, preferably with partial evidence in it). Truth: the engine's label.
 - abduction:   a case with one criteria variable hidden and the diagnosis given -> a value for it
                that makes the engine reach that diagnosis (any such value is correct; verified by
                re-running the engine on the completed case).
 - calculation: values and a calculator -> its result (exact for integer scores, +-5 % else).
-- next_step:   a case and its diagnosis -> the first-line management step from the pack.
+- next_step:   a case and its diagnosis -> the first management step from the pack that fits the
+               case (steps can depend on severity); graded by the step's text and synonyms.
 - self_edit:   the proposer rewrites a given case (add a confounder, drop a give-away finding,
                change units); the result is a diagnosis task if the simulator still validates it.
                The trainer keeps it only when it lands in the learnability band.
@@ -25,6 +27,7 @@ from it upward, so the held-out suite never overlaps training cases.
 from __future__ import annotations
 
 import random
+from functools import cached_property
 from typing import Sequence
 
 from azmed.envs.base import Rejection, Task, Verdict, stable_key
@@ -33,7 +36,7 @@ from simulator.case import Case
 from simulator.core import Simulator
 from simulator.render import summary, to_lines
 from simulator.validation import FINDING_FIELDS, apply_edit, parse_case, read_proposal, validate_case
-from simulator.verify import grade_calculation, grade_diagnosis, grade_next_step
+from simulator.verify import ManagementIndex, grade_calculation, grade_diagnosis
 
 TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
 HELDOUT_SEED_BASE = 2_000_000_000
@@ -71,14 +74,9 @@ class ClinicalEnv:
         return stable_key(case.age, case.sex, sorted(case.findings), sorted((k, round(float(v), 3)) for k, v in case.values.items()))
 
     def _choices(self, case: Case, rng: random.Random) -> list[str]:
-        dx = self.sim.diagnoses[case.label]
-        pool = [d for d in dx.differentials if d in self.sim.diagnoses]
-        same_pack = [d.id for d in self.sim.packs[self.sim.pack_of[case.label]].diagnoses if d.id != case.label and d.id not in pool]
-        rng.shuffle(same_pack)
-        picks = [case.label, *pool[: self.options - 1]]
-        picks += same_pack[: self.options - len(picks)]
-        rng.shuffle(picks)
-        return [self.sim.diagnoses[d].name for d in picks]
+        """Option names: the label and distractors that do not fire on the case, are not nested
+        with the label, and preferably have partial evidence in it (simulator/options.py)."""
+        return [self.sim.diagnoses[d].name for d in self.sim.options(case, self.options, rng)]
 
     def _payload(self, case: Case) -> dict:
         return {"case": case.to_json(self.reg), "lines": to_lines(case, self.reg), "summary": summary(case, self.reg)}
@@ -141,11 +139,14 @@ class ClinicalEnv:
         return sorted(out)
 
     def next_step_task(self, case: Case) -> Task:
+        """The first management step of the case's diagnosis that fits this case (a pack's steps
+        can depend on severity: symptomatic hyponatraemia -> hypertonic saline)."""
         dx = self.sim.diagnoses[case.label]
+        index, step = self.sim.management_step(case)
         payload = {"case": case.to_json(self.reg), "summary": summary(case, self.reg), "diagnosis": dx.name,
                    "diagnosis_id": dx.id}
-        return Task("clinical", "next_step", payload, dx.management.first_line,
-                    stable_key("next", self._case_key(case)), {"pack": self.sim.pack_of[dx.id], "diagnosis": dx.id})
+        return Task("clinical", "next_step", payload, step.first_line, stable_key("next", self._case_key(case)),
+                    {"pack": self.sim.pack_of[dx.id], "diagnosis": dx.id, "management": index})
 
     def task_from_seed(self, task_type: str, seed: int) -> Task:
         """A task built from a generated case (seed tasks, held-out tasks)."""
@@ -341,10 +342,21 @@ class ClinicalEnv:
             kind = task.payload.get("kind") or ("integer" if task.payload.get("integer") else "decimal")
             return grade_calculation(answer_text, task.answer, kind)
         if task.task_type == "next_step":
-            return grade_next_step(answer_text, task.meta["diagnosis"], self.sim.diagnoses)
+            return self._verify_next_step(task, answer_text)
         if task.task_type == "abduction":
             return self._verify_abduction(task, answer_text)
         raise ValueError(f"unknown task type {task.task_type}")
+
+    @cached_property
+    def _management(self) -> ManagementIndex:
+        return ManagementIndex(self.sim.diagnoses.values())
+
+    def _verify_next_step(self, task: Task, answer_text: str) -> Verdict:
+        dx = self.sim.diagnoses[task.meta["diagnosis"]]
+        index = task.meta.get("management")
+        if index is None:  # a task from before steps depended on the case: find it by its text
+            index = next((i for i, m in enumerate(dx.management) if m.first_line == task.answer), 0)
+        return self._management.grade(answer_text, dx.id, index)
 
     def _verify_abduction(self, task: Task, answer_text: str) -> Verdict:
         from simulator.verify import extract_number

@@ -80,13 +80,15 @@ class NoteExtras:
     where it is written instead of its usual place; `negatives`: finding ids to choose pertinent
     negatives from (None: those of the case's pack); `deny`: findings every note denies; `show`:
     derived variables written like measured ones; `onset_days`: the range of symptom durations a
-    note may write (a score item such as 'seen within 3 days of onset' fixes it)."""
+    note may write (a score item such as 'seen within 3 days of onset' fixes it); `reasons`: why a
+    patient without symptoms is seen ('medication review'), instead of a review of blood results."""
 
     sections: dict[str, str] = {}
     negatives: tuple[str, ...] | None = None
     deny: tuple[str, ...] = ()
     show: tuple[str, ...] = ()
     onset_days: tuple[float, float] | None = None
+    reasons: tuple[str, ...] = ()
 
     def items(self, section: str, draft: "Draft", terse: bool) -> list[str]:
         """Fragments of the caller's own for `section` (a prescription, a dated event)."""
@@ -314,6 +316,10 @@ class Draft:
             if drugs:
                 meds.append(self.rng.choice(drugs))
         return meds
+
+    def reason(self) -> str | None:
+        """Why a patient without symptoms is seen, when the extras say ('pre-operative assessment')."""
+        return self.rng.choice(self.extras.reasons) if self.extras.reasons else None
 
     def duration(self, terse: bool = False) -> str:
         """How long the symptoms have lasted ('3 days', '2 wk'), within the extras' onset window."""

@@ -133,7 +133,9 @@ def triage(d: Draft) -> str:
     if symptoms:
         lines.append(f"{_who_terse(d)} c/o {listing(symptoms)} x {d.duration(terse=True)}.")
     else:
-        lines.append(f"{_who_terse(d)} sent in by GP for review of results.")
+        reason = d.reason()
+        lines.append(f"{_who_terse(d)} seen for {reason}." if reason
+                     else f"{_who_terse(d)} sent in by GP for review of results.")
     lines += _sentences(d.section("hpi", terse=True))
     lines += _negative_sentences(d, terse=True)
     history = d.findings(d.kind("history"), terse=True, heading=True)
@@ -161,11 +163,13 @@ def admission(d: Draft) -> str:
              f"Patient: {d.title} {d.first} {d.surname}, {case.age}-year-old {d.noun}"]
     symptoms = d.findings(d.kind("symptom"))
     history = d.findings(d.kind("history"), heading=True)
-    lines.append(f"CC: {cap(symptoms[0]) if symptoms else 'Abnormal blood results'}.")
+    reason = None if symptoms else d.reason()
+    lines.append(f"CC: {cap(symptoms[0]) if symptoms else cap(reason or 'abnormal blood results')}.")
     background = f" with a background of {listing(history)}" if history else ""
     hpi = [f"{name} is a {case.age}-year-old {d.noun}{background}."]
     hpi += _presentation(d, symptoms, f"{cap(d.he)} presents with", "reports",
-                         f"{cap(d.he)} was referred after routine blood tests.")
+                         f"{cap(d.he)} attends for {reason}." if reason
+                         else f"{cap(d.he)} was referred after routine blood tests.")
     hpi += _sentences(d.section("hpi"))
     lines.append("HPI: " + " ".join(hpi))
     lines.append(f"PMH: {', '.join(history) or 'none'}.")
@@ -230,8 +234,10 @@ def referral(d: Draft) -> str:
     lines = [d.rng.choice(P.PRACTICES), "", f"Dear Dr {d.rng.choice([s for s in P.SURNAMES if s != d.surname])},", "",
              f"Re: {d.title} {d.first} {d.surname}, aged {case.age}", ""]
     opening = f"Thank you for seeing this {case.age}-year-old {d.noun}, whom I saw today"
-    body = _presentation(d, d.findings(d.kind("symptom")), f"{opening} with", "mentions",
-                         f"{opening} to discuss some blood results.")
+    symptoms = d.findings(d.kind("symptom"))
+    reason = None if symptoms else d.reason()
+    body = _presentation(d, symptoms, f"{opening} with", "mentions",
+                         f"{opening} for {reason}." if reason else f"{opening} to discuss some blood results.")
     body += _sentences(d.section("hpi"))
     history = d.findings(d.kind("history"), heading=True)
     body.append(f"{cap(his)} past history includes {listing(history)}." if history

@@ -1,6 +1,7 @@
 """What every vignette operation shares, built once per simulator: the simulator extended with the
-calculators' inputs (`knowledge/calculators/inputs.yaml`), the vignette spec, the couplings, the
-fitting pack diagnoses of each calculator and the question text.
+calculators' inputs (`knowledge/calculators/inputs.yaml`), the vignette spec, the vignettes' own
+couplings (the registry's physiology couplings are the simulator's), the fitting pack diagnoses of
+each calculator and the question text.
 
     kit = Kit.of(sim)           # cached per simulator
     kit.sim.registry            # shared registry + pack entries + calculator inputs
@@ -21,7 +22,7 @@ from simulator.calculators.base import fmt
 from simulator.calculators.dates import format_date
 from simulator.errors import SimulatorError
 from simulator.expressions import Expression
-from simulator.vignettes.spec import load_spec
+from simulator.vignettes.spec import check_spec, load_spec
 
 ANY_SETTING = "any"
 _KITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -52,12 +53,10 @@ class Kit:
         extra, spec = load_spec()
         self.base = sim
         self.sim = sim.extended(extra)
+        check_spec(spec, self.sim.registry)
         self.spec = spec
         self._couplings: dict[str, tuple[Expression, float]] = {
             c.target: (Expression.parse(c.expr), c.sd) for c in spec.couplings}
-        for vid, var in self.sim.registry.variables.items():
-            if var.coupled and vid not in self._couplings:
-                self._couplings[vid] = (Expression.parse(var.coupled.expr), var.coupled.sd)
         self._settings = {}
         for cid, cs in spec.calculators.items():
             wanted = list(sim.diagnoses) if ANY_SETTING in cs.settings else cs.settings
@@ -71,7 +70,12 @@ class Kit:
         return kit
 
     def coupling(self, vid: str) -> tuple[Expression, float] | None:
+        """The vignettes' own coupling of `vid` (expected value, noise), if any."""
         return self._couplings.get(vid)
+
+    def coupled(self, vid: str) -> bool:
+        """True when `vid` follows other values (a vignette or a registry physiology coupling)."""
+        return vid in self._couplings or bool(self.sim.physiology.inputs_of(vid))
 
     def settings(self, calc_id: str) -> list[str]:
         """Diagnoses of the loaded packs whose cases fit calculator `calc_id`."""

@@ -12,11 +12,15 @@ How a case is made (all choices from one `random.Random` named by calculator and
    population and nothing else;
 2. one severity latent in [0, 1] and the spec's latents (BMI, target QTc ...);
 3. absorbed findings: a broader registry finding of the pack case becomes the calculator's own item;
-4. context facts, then every input not yet known, following its `FactSpec`: couplings (physiology)
-   first when their sources are known, else the spec's range, values or weights, else the
-   registry's reference interval; yes/no items by prevalence; graded options by weight or severity;
-5. derived values are computed (a BMI a score takes is then stated), cross-variable constraints
-   checked, and the calculator run on exactly what the note will state (`reading.calculator_inputs`).
+4. context facts, then every input not yet known, following its `FactSpec`: couplings first when
+   their sources are known (the registry's physiology couplings, simulator/physiology.py, and the
+   vignettes' own), else the spec's range, values or weights, else the registry's reference
+   interval; a coupled value comes with the values it is computed from (a pH with its PaCO2 and
+   bicarbonate) and stays inside the physiology's bounds; yes/no items by prevalence; graded
+   options by weight or severity;
+5. derived values are computed (a BMI a score takes is then stated), the finding couplings applied
+   (fever with temperature, confusion with GCS), cross-variable constraints and physiology checked,
+   and the calculator run on exactly what the note will state (`reading.calculator_inputs`).
 A draw the calculator refuses (a value outside its limits, a formula undefined) is drawn again.
 
 Limits: adults only (the registry's limits and the note reader's age forms); one pack case per
@@ -109,6 +113,7 @@ class _Draw:
         self.pending: set[str] = set()      # inputs not decided yet
         self.setting: str | None = None
         self.pack = ""
+        self.departures: frozenset[str] = frozenset()
 
     # -- the patient ---------------------------------------------------------------------------------
     def patient(self) -> None:
@@ -121,7 +126,9 @@ class _Draw:
             self.age, self.sex = base.age, base.sex
             self.values = {v: x for v, x in base.values.items() if not self.reg.variables[v].derive}
             self.findings = set(base.findings)
-            self.absent = {f for f, _ in self.kit.base.plan(dx).symptoms} - self.findings
+            plan = self.kit.base.plan(dx)
+            self.absent = {f for f, _ in plan.symptoms} - self.findings
+            self.departures = plan.departures
         else:
             pop = spec.population or DEFAULT_POPULATION
             self.sex = "F" if rng.random() < pop.female else "M"
@@ -174,7 +181,7 @@ class _Draw:
         if not required and fs.given is not None and rng.random() >= fs.given:
             return True                      # an optional input left out
         if not required and fs.given is None and name not in self.kit.spec.inputs and name not in self.spec.inputs \
-                and name not in self.spec.facts and self.kit.coupling(name) is None:
+                and name not in self.spec.facts and not self.kit.coupled(name):
             return True                      # optional with no spec: not stated
         if wording.negation_of:
             return self.negation(name, fs, wording.negation_of)
@@ -238,15 +245,28 @@ class _Draw:
         coupling = self.kit.coupling(vid)
         if fs.by and fs.by in self.pending:
             return False
+        companions = self.kit.sim.physiology.companions({vid}) - {vid} - set(self.values) - set(self.facts)
+        if companions:                       # a coupled value is reported with what it comes from
+            for n in companions:
+                self.facts[n] = (self.kit.spec.fact_spec(self.calc.id, n), True)
+                self.pending.add(n)
+            return False
+        physiology = self.kit.sim.physiology
+        sources = set(Expression.parse(fs.expr).names) if fs.expr else \
+            set(coupling[0].names) if coupling is not None else set(physiology.inputs_of(vid))
+        if self.waiting(sources) and (fs.expr or not self.stalled):
+            return False
         if fs.expr or coupling is not None:
             expr, sd = (Expression.parse(fs.expr), fs.sd) if fs.expr else coupling
             if self.known(expr.names):
                 x = expr.evaluate(self.scope()) + (rng.gauss(0.0, sd) if sd else 0.0)
                 return self.set_value(vid, x)
-            if self.waiting(expr.names) and (fs.expr or not self.stalled):
-                return False
             if fs.expr and fs.range is None and fs.values is None:
                 return True                  # computed only: its sources are not stated
+        band = physiology.expected(vid, self.physiology_scope(), self.departures)
+        if band is not None and not fs.expr:
+            expected, _, _, sd = band
+            return self.set_value(vid, expected + (rng.gauss(0.0, sd) if sd else 0.0))
         if fs.values is not None:
             x = rng.choice(fs.values if isinstance(fs.values, list) else fs.values[str(self.details[fs.by])])
         elif fs.range is not None:
@@ -256,7 +276,12 @@ class _Draw:
             x = _normal_value(var, self.sex, rng)
         return self.set_value(vid, x)
 
+    def physiology_scope(self) -> dict[str, Any]:
+        return {**self.values, "age": self.age, "female": self.sex == "F"}
+
     def set_value(self, vid: str, x: float) -> bool:
+        """Set a value inside the registry's limits, the calculator's limits and the bounds of the
+        physiology coupling that applies to it (as generation keeps pack cases inside them)."""
         var = self.reg.variables[vid]
         lo, hi = var.limits
         try:
@@ -264,6 +289,12 @@ class _Draw:
             lo, hi = max(lo, inp.low), min(hi, inp.high)
         except CalculatorInputError:
             pass
+        band = self.kit.sim.physiology.expected(vid, self.physiology_scope(), self.departures)
+        if band is not None:
+            step = 10.0 ** -var.decimals     # keep rounding from carrying a value past a bound
+            b_lo, b_hi = band[1] + step, band[2] - step
+            if b_lo <= b_hi:
+                x = min(b_hi, max(b_lo, x))
         self.values[vid] = var.round(min(hi, max(lo, x)))
         return True
 
@@ -359,6 +390,7 @@ class _Draw:
         values = {v: x for v, x in self.values.items() if v not in self.spec.hide}   # used, never written
         case = Case(age=self.age, sex=self.sex, values=values, findings=findings, pack=self.pack, seed=seed)
         self.kit.sim.add_derived(case)
+        case.findings = self.kit.sim.physiology.apply_findings(case.facts(), case.findings, self.departures)
         case.values = dict(sorted(case.values.items(), key=lambda kv: order[kv[0]]))
         return case
 
@@ -376,7 +408,8 @@ def calculator_case(sim, calculator_id: str, seed: int) -> CalculatorCase:
         draw.patient()
         draw.fill()
         case = draw.case(seed)
-        problem = kit.sim.constraint_failure(case)
+        problem = kit.sim.constraint_failure(case) or next(
+            (b.message for b in kit.sim.physiology.breaks(case, draw.departures)), None)
         if problem:
             last = problem
             continue

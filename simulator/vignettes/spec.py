@@ -133,6 +133,7 @@ class CalculatorSpec(BaseModel):
     quantity: str = Field(description="what the question asks for; {input} puts a question input in it")
     unit: str | None = Field(None, description="unit named in the question; none for scores and ratios")
     question: str | None = Field(None, description="question template with {quantity} and {unit}")
+    reasons: list[str] = Field(default_factory=list, description="why a patient without symptoms is seen")
     population: Prior | None = Field(None, description="age and sex of patients made without a pack case")
     settings: list[str] = Field(default_factory=list, description="ICD-10 ids of fitting pack diagnoses, or 'any'")
     setting_share: float = Field(0.6, ge=0, le=1, description="share of cases built on a pack case")
@@ -184,22 +185,18 @@ def _read(path: Path, model):
 
 @lru_cache(maxsize=4)
 def load_spec(spec_dir: str | None = None) -> tuple[RegistryFile, VignetteFile]:
-    """The registry extension and the vignette spec, checked (PackErrors lists every problem)."""
+    """The registry extension and the vignette spec, parsed (schema errors name file, field and
+    fix); `check_spec` checks them against a simulator's registry."""
     base = Path(spec_dir) if spec_dir else SPEC_DIR
-    extra = load_registry_file(base / INPUTS_FILE.name)
-    spec = _read(base / VIGNETTES_FILE.name, VignetteFile)
-    check_spec(spec, extra, str(base / VIGNETTES_FILE.name))
-    return extra, spec
+    return load_registry_file(base / INPUTS_FILE.name), _read(base / VIGNETTES_FILE.name, VignetteFile)
 
 
-def check_spec(spec: VignetteFile, extra: RegistryFile, source: str) -> None:
-    """Every calculator covered, every input drawable and writable, every name known."""
+def check_spec(spec: VignetteFile, registry, source: str = str(VIGNETTES_FILE)) -> None:
+    """Every calculator covered, every input drawable and writable, every name known in
+    `registry` (the simulator's, extended with the calculators' inputs); PackErrors lists all."""
     from simulator import calculators
-    from simulator.variables import registry
 
-    base = registry()
-    variables = set(base.variables) | set(extra.variables)
-    findings = set(base.findings) | set(extra.findings)
+    variables, findings = set(registry.variables), set(registry.findings)
     errors: list[PackError] = []
 
     def err(field: str, problem: str, fix: str) -> None:
@@ -212,7 +209,7 @@ def check_spec(spec: VignetteFile, extra: RegistryFile, source: str) -> None:
             except ExpressionError as exc:
                 err(field, str(exc) + ".", "use the expression syntax of rule packs (simulator/expressions.py)")
 
-    refs = set(spec.references) | set(extra.references)
+    refs = set(spec.references) | set(registry.references)
     for i, c in enumerate(spec.couplings):
         expression(f"couplings[{i}].expr", c.expr)
         if c.ref not in refs:
@@ -261,6 +258,15 @@ def check_spec(spec: VignetteFile, extra: RegistryFile, source: str) -> None:
             if inp.required and not _drawable(inp, spec.fact_spec(cid, inp.name), spec, variables, findings):
                 err(f"calculators.{cid}", f"required input {inp.name!r} has no way to be drawn.",
                     "give it a spec under 'inputs:'")
+        known = variables | findings | names | set(spec.latents) | set(cs.latents) | {"age", "sex", "severity"}
+        for name in {*cs.facts, *names}:
+            fs = cs.facts.get(name) or spec.fact_spec(cid, name)
+            for key in ("expr", "when"):
+                text = getattr(fs, key)
+                unknown = _names(text) - known if text else set()
+                if unknown:
+                    err(f"calculators.{cid}.{name}.{key}", f"unknown name(s) {', '.join(sorted(unknown))}.",
+                        "use registry variables or findings, the calculator's inputs, latents, age, sex or severity")
         if cs.bundles:
             for set_name, members in cs.bundles.sets.items():
                 for m in members:
@@ -268,6 +274,13 @@ def check_spec(spec: VignetteFile, extra: RegistryFile, source: str) -> None:
                         err(f"calculators.{cid}.bundles.{set_name}", f"{cid} has no input {m!r}.", "list its inputs")
     if errors:
         raise PackErrors(errors)
+
+
+def _names(text: str) -> set[str]:
+    try:
+        return set(Expression.parse(text).names)
+    except ExpressionError:
+        return set()             # reported by `expression`
 
 
 def _check_fact(field, fs: FactSpec, findings, refs, err, expression) -> None:

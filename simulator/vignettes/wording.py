@@ -71,6 +71,7 @@ class VignetteExtras(NoteExtras):
         self.negatives = tuple(f for f in cc.negatives if deniable(kit, f))
         self.deny = tuple(cc.denied)
         self.show = tuple(cc.show)
+        self.reasons = tuple(spec.calculators[calc.id].reasons)
         for name, w in spec.wording.items():
             if w.onset_days and name in {i.name for i in calc.inputs}:
                 self.onset_days = w.onset_days.get("present" if name in cc.case.findings else "absent")

@@ -43,16 +43,26 @@ DATE_JOINERS = (" ", ": ", " was ", " on ")
 _DENIABLE_HISTORY = re.compile(r"(?i)^(history|prior|previous|recent|family)\b|\b(use|history)$")
 
 
-@functools.lru_cache(maxsize=128)
-def _facts_regex(kit: Kit, calc_id: str) -> re.Pattern:
-    """The names of the registry's measured values and findings, but those a calculator's answer
-    would be (its hidden and derived values)."""
+@functools.lru_cache(maxsize=8)
+def _facts_regex(kit: Kit) -> re.Pattern:
+    """Every name of the registry's values and findings (to tell a fact's name from an answer's)."""
+    lex = lexicon(kit.sim)
+    return re.compile(alternation([n for ns in (*lex.variable_names.values(), *lex.finding_names.values())
+                                   for n in ns]))
+
+
+def _mask_facts(kit: Kit, calc_id: str, text: str) -> str:
+    """`text` with the names of measured values and findings blanked, but those a calculator's
+    answer would be (its hidden values, derived values such as MAP or eGFR)."""
     lex, reg = lexicon(kit.sim), kit.sim.registry
     hidden = set(kit.spec.calculators[calc_id].hide)
-    names = [n for vid, ns in lex.variable_names.items() if vid not in hidden and not reg.variables[vid].derive
-             for n in ns]
-    names += [n for ns in lex.finding_names.values() for n in ns]
-    return re.compile(alternation(names))
+
+    def blank(m: re.Match) -> str:
+        fid = lex.resolve(m.group(0))
+        var = reg.variables.get(fid)
+        keep = var is not None and (fid in hidden or var.derive)
+        return m.group(0) if keep else " " * len(m.group(0))
+    return _facts_regex(kit).sub(blank, text)
 
 
 class VignetteExtras(NoteExtras):
@@ -150,7 +160,7 @@ def answer_leaks(kit: Kit, calculator: str, text: str) -> list[str]:
     names = {calc.id.replace("_", " "), calc.name, *calc.aliases, re.sub(r"\{[^}]*\}", "", cs.quantity).strip()}
     if calc.medcalc_id is not None:
         names.add(MEDCALC_NAMES[calc.medcalc_id])
-    text = _facts_regex(kit, calc.id).sub(lambda m: " " * len(m.group(0)), text)
+    text = _mask_facts(kit, calc.id, text)
     plain = f" {normalise(text)} "
     found = []
     for name in sorted(names):

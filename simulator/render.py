@@ -41,11 +41,24 @@ def display_unit(unit: str) -> str:
     return DISPLAY_UNITS.get(unit, unit)
 
 
+_SPELLINGS: dict[tuple[int, str], tuple[object, str | None]] = {}
+
+
 def unit_spelling(var, unit: str) -> str | None:
     """How `unit` (one of `var`'s accepted units) is written for a reader: its display form when
     `var` accepts that spelling too ('Cel' -> '°C', 'mm[Hg]' -> 'mmHg'), else the unit without
     UCUM brackets; '' for the canonical unit of a unitless quantity (pH, INR, a score); None when
-    no plain spelling of it is accepted (then the unit is not offered to readers)."""
+    no plain spelling of it is accepted (then the unit is not offered to readers). Remembered per
+    variable object: every note asks it for every value."""
+    known = _SPELLINGS.get((id(var), unit))
+    if known is not None and known[0] is var:
+        return known[1]
+    spelling = _unit_spelling(var, unit)
+    _SPELLINGS[(id(var), unit)] = (var, spelling)
+    return spelling
+
+
+def _unit_spelling(var, unit: str) -> str | None:
     for spelling in (display_unit(unit), _UCUM_MARKS.sub("", unit)):
         if spelling == "":
             if unit == var.unit:

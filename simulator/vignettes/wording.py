@@ -160,7 +160,11 @@ def answer_leaks(kit: Kit, calculator: str, text: str) -> list[str]:
     names = {calc.id.replace("_", " "), calc.name, *calc.aliases, re.sub(r"\{[^}]*\}", "", cs.quantity).strip()}
     if calc.medcalc_id is not None:
         names.add(MEDCALC_NAMES[calc.medcalc_id])
-    text = _mask_facts(kit, calc.id, text)
+    found = _names_in(names, text)
+    return _names_in(found, _mask_facts(kit, calc.id, text)) if found else []
+
+
+def _names_in(names, text: str) -> list[str]:
     plain = f" {normalise(text)} "
     found = []
     for name in sorted(names):

@@ -278,7 +278,8 @@ class Draft:
     def section(self, name: str, terse: bool = False) -> list[str]:
         """What the extras place in section `name`: findings, values and the extras' own fragments."""
         items = self.findings(self.kind(name), terse)
-        items += [self.value(v, terse) for v in self.values if self.extras.sections.get(v) == name]
+        # outside a list of results a number always carries its unit ("alcohol intake 14/wk")
+        items += [self.value(v) for v in self.values if self.extras.sections.get(v) == name]
         return items + self.extras.items(name, self, terse)
 
     # ---- filler ----------------------------------------------------------------------------------

@@ -245,11 +245,12 @@ class _Draw:
         coupling = self.kit.coupling(vid)
         if fs.by and fs.by in self.pending:
             return False
-        companions = self.kit.sim.physiology.companions({vid}) - {vid} - set(self.values) - set(self.facts)
-        if companions:                       # a coupled value is reported with what it comes from
-            for n in companions:
-                self.facts[n] = (self.kit.spec.fact_spec(self.calc.id, n), True)
-                self.pending.add(n)
+        companions = self.kit.sim.physiology.companions({vid}) - {vid} - set(self.values)
+        missing = [n for n in companions if not (n in self.pending and self.facts[n][1])]
+        for n in missing:                    # a coupled value is reported with what it comes from,
+            self.facts[n] = (self.kit.spec.fact_spec(self.calc.id, n), True)   # even an optional input
+            self.pending.add(n)
+        if companions:
             return False
         physiology = self.kit.sim.physiology
         sources = set(Expression.parse(fs.expr).names) if fs.expr else \
@@ -408,7 +409,7 @@ def calculator_case(sim, calculator_id: str, seed: int) -> CalculatorCase:
         draw.patient()
         draw.fill()
         case = draw.case(seed)
-        problem = kit.sim.constraint_failure(case) or next(
+        problem = kit.sim.constraint_failure(case) or kit.sim.physiology.missing_inputs(case.values) or next(
             (b.message for b in kit.sim.physiology.breaks(case, draw.departures)), None)
         if problem:
             last = problem

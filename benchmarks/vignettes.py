@@ -12,8 +12,7 @@ The first vignette of a simulator builds its extended registry and lexicon (`kit
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
+import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -30,11 +29,11 @@ from simulator.vignettes.kit import Kit  # noqa: E402
 
 
 def cpu_flags() -> str:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return " ".join(sorted(set(re.findall(r"avx512_bf16|avx2", text)))) or "neither avx2 nor avx512_bf16"
+    """The flags line of the simulator benchmark (benchmarks/simulator.py), one definition for both."""
+    spec = importlib.util.spec_from_file_location("simulator_benchmark", Path(__file__).with_name("simulator.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.cpu_flags()
 
 
 def rate(work, n: int) -> float:

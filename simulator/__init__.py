@@ -13,7 +13,8 @@ Modules: `variables` (registry, units), `expressions` (safe arithmetic for crite
 values), `physiology` (couplings between values: Winter's formula, Henderson-Hasselbalch, ...),
 `packs` (YAML rule packs, pydantic schema), `engine` (durable-rules), `generator`, `validation`
 (proposed cases), `options` (fair multiple-choice distractors), `verify` (answers),
-`calculators`, `report`.
+`calculators`, `report`, `notes` (cases as clinical notes), `tools` (calculator calls),
+`vignettes` (for every calculator, a patient who carries all its inputs).
 """
 
 from simulator.errors import PackError, SimulatorError, UnitError

@@ -37,6 +37,16 @@ SECTIONS = ("hpi", "medications", "social", "assessment")
 Probability = float | tuple[float, float]
 
 
+def _as_text(v, items: bool = False):
+    """Options as text: YAML reads GCS options (4, 3 ...) as numbers; options are matched as text.
+    Keys of a mapping always; with `items`, the items of a list of options too."""
+    if isinstance(v, dict):
+        return {str(k): x for k, x in v.items()}
+    if items and isinstance(v, list):
+        return [str(x) for x in v]
+    return v
+
+
 class FactSpec(BaseModel):
     """How one fact (a calculator input or a context finding/value) is drawn."""
 
@@ -62,19 +72,10 @@ class FactSpec(BaseModel):
     days: tuple[int, int] | None = None
     ref: str | None = Field(None, description="reference id for a claimed prevalence or range")
 
-    @field_validator("weights", "ordered", mode="before")
+    @field_validator("weights", "ordered", "values", mode="before")
     @classmethod
-    def _option_keys(cls, v):  # YAML reads GCS options as ints; options are matched as text
-        if isinstance(v, dict):
-            return {str(k): w for k, w in v.items()}
-        if isinstance(v, list):
-            return [str(x) for x in v]
-        return v
-
-    @field_validator("values", mode="before")
-    @classmethod
-    def _value_keys(cls, v):
-        return {str(k): x for k, x in v.items()} if isinstance(v, dict) else v
+    def _option_keys(cls, v, info):
+        return _as_text(v, items=info.field_name == "ordered")
 
 
 class Regimen(BaseModel):
@@ -104,7 +105,7 @@ class Wording(BaseModel):
     @field_validator("options", mode="before")
     @classmethod
     def _keys(cls, v):
-        return {str(k): f for k, f in v.items()} if isinstance(v, dict) else v
+        return _as_text(v)
 
 
 class Drug(BaseModel):

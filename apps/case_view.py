@@ -89,7 +89,8 @@ def draw_case(case: Case, reg) -> None:
     # Tall enough to show every row: a case is read whole, not scrolled.
     st.dataframe(table.style.apply(_highlight, axis=1), hide_index=True, width="stretch",
                  height=35 * (len(rows) + 1) + 3,
-                 column_config={"measurement": st.column_config.TextColumn(width="large"),
+                 column_config={"measurement": st.column_config.TextColumn(width=300),
+                                "unit": st.column_config.TextColumn(width=120),
                                 "computed": st.column_config.CheckboxColumn(
                                     "computed", help="derived from other values (never sampled or trusted)")})
     st.caption(f"{len(rows)} measurements, {outside} outside the adult reference interval "
@@ -109,6 +110,22 @@ def case_download(case: Case, reg, reveal: bool) -> tuple[str, str]:
 def editable_variables(case: Case, reg) -> list[str]:
     """Variables a person may change: the measured ones (computed ones follow their inputs)."""
     return [vid for vid in case.values if not reg.variables[vid].derive]
+
+
+def unit_choices(var, current: str | None = None) -> list[str]:
+    """The units a person can pick for `var`: one registry code per distinct clinical spelling
+    (the canonical unit first), so the list never shows '°C' three times; `current` is kept.
+
+    >>> from simulator.variables import registry
+    >>> [display_unit(u) for u in unit_choices(registry().get("temperature"))]
+    ['°C', 'C', '°F', 'F']
+    """
+    choices: dict[str, str] = {}
+    for unit in var.accepted_units():
+        choices.setdefault(display_unit(unit), unit)
+    if current is not None and current not in choices.values():
+        choices[display_unit(current)] = current
+    return list(choices.values())
 
 
 def shown_value(case: Case, reg, vid: str) -> tuple[float, str]:

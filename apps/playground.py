@@ -4,13 +4,14 @@
     streamlit run apps/playground.py            # the same, without the CLI
 
 Pages (one script each in `pages/`):
-- Packs: every rule pack with its diagnoses, variables (units, ranges, references), a validation
-  report, and the generation report of `azmed packs report` as charts.
+- Packs: every rule pack; each diagnosis with its criteria, differentials, management and
+  references; the variables (clinical units, UCUM codes, ranges, LOINC), a validation report, and
+  the generation report of `azmed packs report` as charts.
 - Case lab: generate, read, reveal, edit and re-diagnose a case; run calculators; download it.
 - Ask a model: the base model or a run's adapter answers a diagnosis task on a case; shows the
   prompt, the raw answer, the parsed answer and the verdict.
-- Training runs: curves from a run folder's metrics.jsonl and recent samples, refreshing while
-  the run is in progress.
+- Training runs: a run's status and held-out result, its curves, rejection reasons and
+  curriculum from metrics.jsonl, and recent samples, refreshing while the run is running.
 
 Only "Ask a model" imports torch and transformers, and only when a model is asked.
 """

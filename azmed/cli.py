@@ -21,6 +21,7 @@ import importlib
 import sys
 
 from azmed import __version__
+from azmed.commands.common import Parser
 
 
 def _handler(module: str):
@@ -33,7 +34,8 @@ def _handler(module: str):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="azmed", description="AZ-Med: self-play clinical reasoning kit.")
+    p = Parser(prog="azmed", description="AZ-Med: self-play clinical reasoning kit (for research and education; "
+                                         "not for clinical use).")
     p.add_argument("--version", action="version", version=f"azmed {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
@@ -42,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pack", default="all", help="pack name, or 'all' (default)")
     s.add_argument("--n", type=int, default=10, help="number of cases (default 10)")
     s.add_argument("--seed", type=int, default=0, help="first seed; case i uses seed+i (default 0)")
-    s.add_argument("--diagnosis", help="only this diagnosis (ICD-10 id or name)")
+    s.add_argument("--diagnosis", help="only this diagnosis (ICD-10 id or name); it must belong to --pack")
     s.add_argument("--reveal", action="store_true", help="write the hidden diagnosis into each case")
     s.add_argument("--packs-dir", action="append", default=[], help="extra folder of rule packs")
     s.add_argument("--format", choices=("json", "lines", "note"),
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("case", help="work with one proposed case")
     csub = c.add_subparsers(dest="case_command", metavar="ACTION", required=True)
     cc = csub.add_parser("check", help="validate a proposed case: exit 0 valid, 1 rejected, 2 unreadable")
-    cc.add_argument("file", help="case as JSON ('-' for stdin)")
+    cc.add_argument("file", metavar="FILE", help="the case, as one JSON object or 'name: value unit' lines ('-' reads stdin)")
     cc.add_argument("--packs-dir", action="append", default=[], help="extra folder of rule packs")
     cc.set_defaults(func=_handler("case"))
 
@@ -67,14 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     ksub = k.add_subparsers(dest="packs_command", metavar="ACTION", required=True)
     kl = ksub.add_parser("list", help="list the installed rule packs")
     kv = ksub.add_parser("validate", help="validate a rule pack file or folder")
-    kv.add_argument("path")
+    kv.add_argument("path", metavar="PATH", help="a pack YAML file, or a folder of them")
     kn = ksub.add_parser("new", help="write a small new pack that validates and generates cases")
-    kn.add_argument("name")
+    kn.add_argument("name", metavar="NAME", help="the new pack's name: lowercase letters, digits, '_' or '-' (becomes NAME.yaml)")
     kn.add_argument("--dir", default=".", help="folder to write NAME.yaml into (default .)")
     kr = ksub.add_parser("report", help="per-diagnosis generation report")
-    kr.add_argument("--pack", default="all")
+    kr.add_argument("--pack", default="all", help="pack name, or 'all' (default)")
     kr.add_argument("--n", type=int, default=200, help="cases per diagnosis (default 200)")
-    kr.add_argument("--seed", type=int, default=0)
+    kr.add_argument("--seed", type=int, default=0, help="first seed (default 0)")
     kr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     for q in (kl, kr):
         q.add_argument("--packs-dir", action="append", default=[], help="extra folder of rule packs")
@@ -93,11 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     e = sub.add_parser("exec", help="run programs in the sandbox; check code triplets")
     esub = e.add_subparsers(dest="exec_command", metavar="ACTION", required=True)
     er = esub.add_parser("run", help="run FILE.py's f(...) on an input in the sandbox")
-    er.add_argument("file")
+    er.add_argument("file", metavar="FILE.py", help="Python file; its f(...) is called with --input ('-' reads stdin)")
     er.add_argument("--input", default="", help="the call's arguments as a Python literal, e.g. \"3, 'a'\"")
     er.add_argument("--timeout", type=float, default=None, help="wall-clock seconds")
     ec = esub.add_parser("check", help="validate a proposed triplet given as JSON")
-    ec.add_argument("file")
+    ec.add_argument("file", metavar="FILE", help="the triplet as one JSON object ('-' reads stdin)")
     ec.add_argument("--task-type", default=None, help="deduction, abduction or induction (default: from the file)")
     e.set_defaults(func=_handler("exec"))
 
@@ -138,14 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("data", help="convert external data sets to the real-case JSONL schema")
     dsub = d.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     dc = dsub.add_parser("convert", help="AgentClinic OSCE JSONL or MedCalc-Bench CSV -> real-case JSONL")
-    dc.add_argument("--from", dest="source", choices=["agentclinic", "medcalc"], required=True)
-    dc.add_argument("input", metavar="IN")
-    dc.add_argument("out", metavar="OUT.jsonl")
+    dc.add_argument("--from", dest="source", choices=["agentclinic", "medcalc"], required=True,
+                    help="format of IN: agentclinic (OSCE JSONL) or medcalc (MedCalc-Bench CSV)")
+    dc.add_argument("input", metavar="IN", help="the file to convert (only read)")
+    dc.add_argument("out", metavar="OUT.jsonl", help="where to write the real-case JSONL (written atomically)")
     dc.add_argument("--strict", action="store_true", help="stop at the first bad row (default: skip and count)")
     d.set_defaults(func=_handler("data"))
 
     pl = sub.add_parser("plot", help="plot a run's learning curve from metrics.jsonl to a PNG")
-    pl.add_argument("run_dir")
+    pl.add_argument("run_dir", metavar="RUN_DIR", help="a run folder written by `azmed train` (holds metrics.jsonl)")
     pl.add_argument("--out", default=None, help="PNG path (default RUN_DIR/curve.png)")
     pl.set_defaults(func=_handler("plot"))
 

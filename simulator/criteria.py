@@ -201,6 +201,39 @@ def holds(node: Node, facts: Mapping[str, Any]) -> bool:
     return sum(holds(i, facts) for i in node.items) >= node.n
 
 
+def possible(node: Node, known: Mapping[str, Any]) -> bool:
+    """Whether a tree can still hold when only some facts are decided. `known` maps a variable to
+    its value (None: not reported, so comparisons on it are false), a finding to True or False,
+    and may give 'age' and 'sex'; every other name could turn out either way. False means no value
+    of the undecided names makes the tree hold (a criterion hidden that the diagnosis needs).
+
+    >>> t = parse({"all": [{"any": ["glucose >= 200", "diabetes"]}, "ph < 7.3"]})
+    >>> possible(t, {"glucose": None}), possible(t, {"glucose": None, "diabetes": False})
+    (True, False)
+    """
+    return _decided(node, known) is not False
+
+
+def _decided(node: Node, known: Mapping[str, Any]) -> bool | None:
+    """Three-valued (Kleene) evaluation: True or False when the known facts decide it, else None."""
+    if isinstance(node, Cond):
+        if node.var not in known:
+            return None
+        v = known[node.var]
+        return False if v is None else _compare(v, node.op, node.value)
+    if isinstance(node, Has):
+        return bool(known[node.finding]) if node.finding in known else None
+    if isinstance(node, Not):
+        inner = _decided(node.item, known)
+        return None if inner is None else not inner
+    parts = [_decided(i, known) for i in node.items]
+    yes, unknown = parts.count(True), parts.count(None)
+    need = len(parts) if isinstance(node, All) else 1 if isinstance(node, AnyOf) else node.n
+    if yes >= need:
+        return True
+    return None if yes + unknown >= need else False
+
+
 def support(node: Node, facts: Mapping[str, Any]) -> float:
     """How much of a tree's positive evidence the facts show, 0-1: the share of the items of an
     `all` that hold (negated items and age/sex conditions are not evidence and do not count), the

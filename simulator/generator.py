@@ -100,14 +100,20 @@ def _presented_value(var, spec, severity: float, sex: str, rng: random.Random) -
     return a + (b - a) * s
 
 
-def draw(plan: Plan, sim, rng: random.Random) -> Case:
-    """One sample for the plan's diagnosis (not yet checked by the engine)."""
+def draw(plan: Plan, sim, rng: random.Random, sex: str | None = None, age: int | None = None,
+         severity: float | None = None) -> Case:
+    """One sample for the plan's diagnosis (not yet checked by the engine). `sex`, `age` and
+    `severity` (0-1) are drawn from the diagnosis's prior unless given (a case specification
+    fixes them, simulator/spec); when none is given the draws are those of `generate`."""
     reg = sim.registry
     dx = plan.dx
     prior = dx.prior
-    sex = "F" if rng.random() < prior.female else "M"
-    age = int(round(min(prior.age.max, max(prior.age.min, rng.gauss(prior.age.mean, prior.age.sd)))))
-    severity = rng.random()
+    if sex is None:
+        sex = "F" if rng.random() < prior.female else "M"
+    if age is None:
+        age = int(round(min(prior.age.max, max(prior.age.min, rng.gauss(prior.age.mean, prior.age.sd)))))
+    if severity is None:
+        severity = rng.random()
     values: dict[str, float] = {}
     present = dx.presentation.variables
     for vid in plan.sampled:

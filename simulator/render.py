@@ -13,6 +13,11 @@ The line format is what a proposer (a small language model) reads and writes; on
 `parse_lines` turns it back into the dict `simulator.validation` accepts (JSON works too), so a
 model can copy a reference case and edit a few lines.
 
+Units are spelled for people here, and only here: `DISPLAY_UNITS` maps the registry's UCUM-style
+codes (`mm[Hg]`, `Cel`, `{ratio}`, `mL/min/{1.73_m2}`) to what clinicians write (mmHg, °C, no
+unit, mL/min/1.73 m²); `display_unit` applies it, and `unit_spelling` also checks that the
+spelling reads back to the same unit, so text, tables and case JSON written with it can be read
+again. `unit_code` goes the other way, from any accepted spelling to the registry's code.
 Quantities for a reader (`unit_spelling`, `quantity_text`, `with_unit`) are written here once,
 for clinical notes (`simulator.notes`) and tool calls (`simulator.tools`): a value in any accepted
 unit, with the fewest decimals that still read back to the same value at the registry's precision.
@@ -24,9 +29,12 @@ import re
 
 from simulator.case import Case
 
-DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "10*3/uL": "x10^3/uL", "m[IU]/L": "mIU/L", "{score}": "",
-                 "{ratio}": "", "[pH]": "", "mL/min/{1.73_m2}": "mL/min/1.73m2", "degC": "°C", "degF": "°F",
-                 "10*9/L": "x10^9/L", "cm[H2O]": "cmH2O"}
+# UCUM-style code (or a machine spelling) -> how a clinician writes it; '' for a unitless quantity.
+DISPLAY_UNITS = {"mm[Hg]": "mmHg", "Cel": "°C", "degC": "°C", "degF": "°F", "cm[H2O]": "cmH2O",
+                 "10*3/uL": "x10^3/uL", "10*9/L": "x10^9/L", "m[IU]/L": "mIU/L", "[IU]/L": "IU/L",
+                 "{score}": "", "{ratio}": "", "[pH]": "",
+                 "mL/min/{1.73_m2}": "mL/min/1.73 m²", "mL/min/1.73m2": "mL/min/1.73 m²",
+                 "mL/min/1.73 m2": "mL/min/1.73 m²", "kg/m2": "kg/m²"}
 _UCUM_MARKS = re.compile(r"[\[\]{}*]")
 MAX_DECIMALS = 4
 _LIST_FIELDS = {"symptoms", "history", "tests", "findings", "signs"}
@@ -38,27 +46,53 @@ def label(var) -> str:
 
 
 def display_unit(unit: str) -> str:
+    """A unit as clinicians write it: 'mm[Hg]' -> 'mmHg', 'Cel' -> '°C', '{ratio}' -> ''.
+
+    >>> display_unit("mm[Hg]"), display_unit("mL/min/{1.73_m2}"), display_unit("mg/dL")
+    ('mmHg', 'mL/min/1.73 m²', 'mg/dL')
+    """
     return DISPLAY_UNITS.get(unit, unit)
 
 
-_SPELLINGS: dict[tuple[int, str], tuple[object, str | None]] = {}
+def unit_code(var, unit: str | None) -> str | None:
+    """The registry's own code for `unit`, a spelling `var` accepts ('mmHg' -> 'mm[Hg]' for a
+    blood pressure, '°F' -> 'degF'); the canonical code for None or ''; None when `var` does not
+    accept it."""
+    from simulator.variables import unit_key
+
+    if unit is None or unit == "" or unit == var.unit:
+        return var.unit
+    key = unit_key(unit)
+    if key == unit_key(display_unit(var.unit)):  # '°C' is the canonical 'Cel', not the alias 'degC'
+        return var.unit
+    if unit in var.units:  # a spelling the registry lists itself ('µmol/L' as well as 'umol/L') stays
+        return unit
+    return next((code for code in var.accepted_units() if unit_key(code) == key), None)
 
 
 def unit_spelling(var, unit: str) -> str | None:
     """How `unit` (one of `var`'s accepted units) is written for a reader: its display form when
     `var` accepts that spelling too ('Cel' -> '°C', 'mm[Hg]' -> 'mmHg'), else the unit without
     UCUM brackets; '' for the canonical unit of a unitless quantity (pH, INR, a score); None when
-    no plain spelling of it is accepted (then the unit is not offered to readers). Remembered per
-    variable object: every note asks it for every value."""
-    known = _SPELLINGS.get((id(var), unit))
-    if known is not None and known[0] is var:
-        return known[1]
-    spelling = _unit_spelling(var, unit)
-    _SPELLINGS[(id(var), unit)] = (var, spelling)
-    return spelling
+    no plain spelling of it is accepted (then the unit is not offered to readers). Cached per
+    variable and unit (case JSON asks for every measurement)."""
+    key = (var.id, var.unit, tuple(var.units), unit)
+    if key not in _SPELLINGS:
+        _SPELLINGS[key] = _find_spelling(var, unit)
+    return _SPELLINGS[key]
 
 
-def _unit_spelling(var, unit: str) -> str | None:
+_SPELLINGS: dict[tuple, str | None] = {}
+
+
+def reader_unit(var, unit: str) -> str:
+    """`unit` as a person reads it where it must also read back (case JSON, tables): its
+    clinical spelling when `var` accepts that, else the registry's code unchanged."""
+    spelling = unit_spelling(var, unit)
+    return unit if spelling is None else spelling
+
+
+def _find_spelling(var, unit: str) -> str | None:
     for spelling in (display_unit(unit), _UCUM_MARKS.sub("", unit)):
         if spelling == "":
             if unit == var.unit:

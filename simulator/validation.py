@@ -32,6 +32,7 @@ from typing import Any
 
 from simulator.case import Case, Rejection
 from simulator.errors import UnitError
+from simulator.render import display_unit, parse_lines, unit_code
 
 _SEX = {"m": "M", "male": "M", "man": "M", "f": "F", "female": "F", "woman": "F"}
 _NUM_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")
@@ -66,8 +67,6 @@ def extract_json(text: str) -> Any:
 
 def read_proposal(text: str) -> dict:
     """A proposal text as a dict: a JSON object if there is one, else the line format."""
-    from simulator.render import parse_lines
-
     if "{" in text:
         try:
             return extract_json(text)
@@ -198,11 +197,12 @@ def parse_case(sim, proposal: Any, lenient: bool = False, physiology: bool = Tru
             continue
         lo, hi = var.limits
         if not lo <= canonical <= hi:
-            return Rejection("implausible", f"{var.name} {value:g} {unit or var.unit} is outside the physiological "
-                             f"limits {lo:g}-{hi:g} {var.unit}; no living patient has it")
+            return Rejection("implausible", f"{var.name} {value:g} {display_unit(unit or var.unit)} is outside the "
+                             f"physiological limits {lo:g}-{hi:g} {display_unit(var.unit)}; no living patient has it")
         values[vid] = canonical
-        if unit and reg.variables[vid].unit != unit:
-            units[vid], shown[vid] = unit, value
+        code = unit_code(var, unit) or unit  # 'mmHg' is the canonical mm[Hg], spelled for people
+        if code != var.unit:
+            units[vid], shown[vid] = code, value
     if ignored and len(ignored) >= max(1, len(values) + len(stated_derived) + len(findings)):
         return Rejection("unknown-variable", f"most names are unknown ({', '.join(ignored[:4])}); "
                          "use the variable and finding names of the reference cases")
@@ -220,7 +220,7 @@ def parse_case(sim, proposal: Any, lenient: bool = False, physiology: bool = Tru
         if abs(stated - computed) > max(1.0, DERIVED_TOLERANCE * abs(computed)):
             var = reg.variables[vid]
             return Rejection("inconsistent", f"{var.name} is given as {stated:g} but its inputs give {computed:g} "
-                             f"{var.unit} ({var.derive}); remove it or fix the inputs")
+                             f"{display_unit(var.unit)} ({var.derive}); remove it or fix the inputs")
     case.values = dict(sorted(case.values.items(), key=lambda kv: order[kv[0]]))
     failure = sim.constraint_failure(case)
     if failure:

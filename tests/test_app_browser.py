@@ -1,9 +1,11 @@
 """End to end: `azmed app` on loopback, driven in Debian's headless Chromium through Playwright.
 
-The test starts the real command on a free port, clicks through the Case lab (generate a case
-by pack and seed, reveal its diagnosis, download it, edit a value into an impossible range),
-opens the Training runs page on a real two-step run, saves the screenshots the README shows
-(`docs/img/case-lab.png`, `docs/img/training-runs.png`) and stops the server.
+The tests start the real command on a free port with the shipped results as its runs folder,
+click through the Case lab (generate a case by pack and seed, reveal its diagnosis, download it,
+edit a value into an impossible range), open the Training runs page on the shipped main run
+(docs/results/clinical, 60 steps) at two window widths and measure what the browser drew: every
+chart's plot area, the result table and the status. They save the screenshots the README shows
+(`docs/img/case-lab.png`, `docs/img/training-runs.png`) and stop the server.
 
 Needs the `playwright` Python package (the `dev` extra) and Debian's Chromium at
 /usr/bin/chromium (`apt-get install -y chromium`; `scripts/setup.sh --dev` installs it). No
@@ -25,12 +27,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT
-from tests.test_app import seed_for, two_step_run  # noqa: F401  (the real two-step run, a fixture)
+from tests.test_app import seed_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SCREENSHOTS = ROOT / "docs" / "img"
+RESULTS = ROOT / "docs" / "results"   # holds the shipped main run, clinical/
+MIN_PLOT_HEIGHT = 150                 # px: a plot squeezed below this by its legend is unreadable
 
 pytestmark = pytest.mark.slow
 
@@ -63,13 +67,13 @@ def browser_context(tmp_path):
 
 
 @pytest.fixture
-def server(two_step_run):  # noqa: F811
-    """`azmed app` on a free loopback port, showing the runs folder of the two-step run."""
+def server(tmp_path):
+    """`azmed app` on a free loopback port, showing the shipped results as its runs folder."""
     port = _free_port()
-    log = two_step_run.parent / f"app-{port}.log"
+    log = tmp_path / f"app-{port}.log"
     with open(log, "w") as out:
         proc = subprocess.Popen([sys.executable, "-m", "azmed.cli", "app", "--port", str(port),
-                                 "--runs", str(two_step_run.parent)], stdout=out, stderr=subprocess.STDOUT,
+                                 "--runs", str(RESULTS.relative_to(ROOT))], stdout=out, stderr=subprocess.STDOUT,
                                 cwd=ROOT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
     url = f"http://127.0.0.1:{port}"
     try:
@@ -112,7 +116,7 @@ def alert(page, text: str):
     return page.locator("[data-testid=stAlert]").filter(has_text=text)
 
 
-def test_case_lab_and_training_page_in_chromium(browser_context, server, two_step_run, sim, tmp_path):  # noqa: F811
+def test_case_lab_in_chromium(browser_context, server, sim, tmp_path):
     page = browser_context.new_page()
     page.goto(server)
     page.get_by_role("heading", name="Case lab").wait_for(timeout=120_000)
@@ -162,18 +166,53 @@ def test_case_lab_and_training_page_in_chromium(browser_context, server, two_ste
     to_top(page)
     page.screenshot(path=str(SCREENSHOTS / "case-lab.png"))
 
-    # the training page on the real two-step run
-    page.set_viewport_size({"width": 1400, "height": 1000})
+    assert (SCREENSHOTS / "case-lab.png").stat().st_size > 10_000
+
+
+def plot_heights(page) -> list[float]:
+    """The drawn height of every chart's plot area (Vega's root frame, without axes, titles and
+    legend), in the order of the page."""
+    return page.evaluate("""() => [...document.querySelectorAll('[data-testid=stVegaLiteChart] svg')].map(svg => {
+        const frame = svg.querySelector('g.mark-group.role-frame.root > g > path.background');
+        return frame ? frame.getBoundingClientRect().height : 0; })""")
+
+
+def test_training_page_on_the_shipped_run_in_chromium(browser_context, server):
+    """The 60-step main run: every chart keeps a readable plot at 1400 and 1920 px, the result
+    table and the finished status show, and Vega-Lite has nothing to drop."""
+    page = browser_context.new_page()
+    console: list[str] = []
+    page.on("console", lambda message: console.append(message.text))
+    page.goto(server)
+    page.get_by_role("heading", name="Case lab").wait_for(timeout=120_000)
     page.get_by_role("link", name="Training runs").click()
     page.get_by_role("heading", name="Training runs").wait_for(timeout=60_000)
     idle(page)
-    assert page.get_by_text(two_step_run.name).first.is_visible()
-    charts = page.locator("[data-testid=stVegaLiteChart]")
-    charts.first.wait_for(timeout=60_000)
-    assert charts.count() >= 3  # reward, accuracy, valid-proposal rate
-    page.set_viewport_size({"width": 1400, "height": 2000})
+    heldout = json.loads((RESULTS / "clinical" / "heldout.json").read_text())["sim-heldout"]
+
+    assert page.get_by_test_id("stMetricValue").first.inner_text() == "finished"
+    assert page.get_by_text("finished: 60 of 60 steps").is_visible()
+    assert page.get_by_role("heading", name="Result: base model vs trained adapter").is_visible()
+    headline = f"{100 * heldout['base']:.1f} % → {100 * heldout['adapter']:.1f} %"
+    assert headline in page.get_by_text("sim-heldout (n=300)").first.inner_text()
+    result = page.get_by_test_id("stDataFrame").first
+    result.wait_for(timeout=30_000)
+    assert result.bounding_box()["height"] > 35 * (1 + len(heldout["per_task_type"]) + len(heldout["per_pack"]))
+
+    for width in (1920, 1400):  # the README screenshot is taken at the last one
+        page.set_viewport_size({"width": width, "height": 2200})
+        page.wait_for_timeout(2000)  # charts redraw to the new width
+        heights = plot_heights(page)
+        assert len(heights) >= 5, heights  # four headline curves, the rejection reasons, more figures
+        assert min(heights) > MIN_PLOT_HEIGHT, (width, heights)
+    reasons = page.locator("[data-testid=stVegaLiteChart]").filter(has_text="Rejection reasons")
+    for reason in ("duplicate", "parse", "no-diagnosis", "implausible", "schema", "unit", "unknown-variable",
+                   "inconsistent"):
+        assert reasons.get_by_text(reason, exact=True).count() == 1, reason
+    assert not [m for m in console if "Dropping" in m and "fit" in m], console
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     to_top(page)
-    page.wait_for_timeout(1500)  # charts draw after their data arrives
+    page.wait_for_timeout(1500)
     page.screenshot(path=str(SCREENSHOTS / "training-runs.png"))
-    assert (SCREENSHOTS / "case-lab.png").stat().st_size > 10_000
     assert (SCREENSHOTS / "training-runs.png").stat().st_size > 10_000

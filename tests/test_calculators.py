@@ -324,7 +324,7 @@ def test_cli_computes_and_converts_units(capsys):
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv, fragment):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
-    assert err.startswith("azmed calc: error:") and err.count("\n") == 1 and fragment in err
+    assert err.startswith("azmed: error:") and err.count("\n") == 1 and fragment in err
 
 
 def test_calculators_import_neither_torch_nor_azmed():

@@ -403,7 +403,7 @@ def test_cli_entities_from_a_file_and_by_calculator_id(capsys, tmp_path: Path):
 def test_cli_bad_entities_are_one_line_and_exit_2(capsys, argv, fragment):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2 and out == ""
-    assert err.startswith("azmed calc: error:") and err.count("\n") == 1 and fragment in err
+    assert err.startswith("azmed: error:") and err.count("\n") == 1 and fragment in err
 
 
 def test_readme_lists_every_medcalc_bench_calculator_with_its_source():

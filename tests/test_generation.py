@@ -49,7 +49,7 @@ def test_label_only_with_reveal(tmp_path):
         assert {"seed", "pack", "age", "sex", "symptoms", "measurements"} <= set(row)
         assert "diagnosis" not in row
         for m in row["measurements"].values():
-            assert set(m) == {"value", "unit"}
+            assert set(m) == {"value", "unit", "ucum"}  # the unit as clinicians write it, and its UCUM code
     r = run_cli("simulate", "--n", "2", "--seed", "3", "--reveal", "--pack", "cardiology")
     rows = [json.loads(line) for line in r.stdout.splitlines()]
     assert all(set(row["diagnosis"]) == {"id", "name"} and row["pack"] == "cardiology" for row in rows)

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 import torch
 
 from azmed.model import lora_state
+from azmed.run_status import run_state
 from azmed.selfplay.checkpoint import latest_checkpoint
 from azmed.selfplay.config import load_config
 from tests.conftest import ROOT
@@ -86,6 +88,9 @@ def test_metrics_samples_config_checkpoint_and_adapter_written(two_steps):
     assert latest_checkpoint(run_dir).name == "step-000002"
     assert (run_dir / "adapter" / "adapter_config.json").is_file()
     assert result["last"]["step"] == 2
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["state"] == "finished" and status["steps"] == 2 and status["pid"] == os.getpid()
+    assert run_state(run_dir).state == "finished"
 
 
 def test_no_hidden_answer_in_any_solver_prompt(two_steps):

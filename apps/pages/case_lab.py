@@ -13,7 +13,7 @@ from __future__ import annotations
 import streamlit as st
 
 from apps.case_view import (CURRENT_CASE, CURRENT_ORIGIN, case_download, check_case, check_message, draw_case,
-                            editable_variables, headline, shown_value, with_value)
+                            editable_variables, headline, shown_value, unit_choices, with_value)
 from apps.resources import show_error, simulator_or_stop
 from simulator import calculators
 from simulator.case import Case
@@ -106,8 +106,8 @@ with one_value:
         new_value = e2.number_input("Value", value=value, step=1.0 if var.decimals == 0 else 10.0 ** -var.decimals,
                                     format=f"%.{max(var.decimals, 0)}f" if unit == var.unit else "%.4g",
                                     key=f"lab_edit_value_{version}_{vid}")
-        units = var.accepted_units()
-        new_unit = e3.selectbox("Unit", units, index=units.index(unit) if unit in units else 0,
+        units = unit_choices(var, unit)
+        new_unit = e3.selectbox("Unit", units, index=units.index(unit),
                                 format_func=display_unit, key=f"lab_edit_unit_{version}_{vid}")
         st.caption(f"Hard limits {var.limits[0]:g}–{var.limits[1]:g} {display_unit(var.unit)}: a value outside is "
                    "impossible, not abnormal.")
@@ -143,6 +143,6 @@ if cid:
     except calculators.CalculatorInputError as exc:
         show_error(f"{calc.name} cannot run on this case", exc)
     else:
-        st.metric(calc.name, f"{calc.answer_text(res.answer)} {res.unit}".strip())
+        st.metric(calc.name, f"{calc.answer_text(res.answer)} {display_unit(res.unit)}".strip())
         st.code(res.explanation, language=None, wrap_lines=True)
         st.caption(f"Reference: {calc.reference}")

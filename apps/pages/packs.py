@@ -18,6 +18,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from apps.pack_view import diagnosis_markdown, diagnosis_rows, reference_text, short_path, variable_rows
 from apps.resources import pack_signature, settings, show_error, simulator_or_stop
 from simulator import criteria as C
 from simulator.errors import SimulatorError
@@ -38,34 +39,30 @@ m2.metric("Diagnoses", len(sim.diagnoses))
 m3.metric("Variables", len(reg.variables))
 m4.metric("Findings", len(reg.findings))
 st.dataframe(pd.DataFrame([{"pack": p.pack, "title": p.title, "version": p.version, "diagnoses": len(p.diagnoses),
-                            "file": p.source} for p in sim.packs.values()]), hide_index=True, width="stretch")
+                            "file": short_path(p.source)} for p in sim.packs.values()]), hide_index=True,
+             width="stretch")
 
 name = st.selectbox("Pack", sorted(sim.packs), key="packs_pack")
 pack = sim.packs[name]
 st.header(pack.title)
 if pack.description:
     st.markdown(pack.description)
-st.caption(f"pack `{pack.pack}` · version {pack.version} · {pack.source}")
-
-
-def _ref(ref_id: str) -> str:
-    return pack.references.get(ref_id) or reg.references.get(ref_id) or ref_id
+st.caption(f"pack `{pack.pack}` · version {pack.version} · {short_path(pack.source)}")
 
 
 # ---- diagnoses ----------------------------------------------------------------------------------
 st.subheader("Diagnoses")
-rows = []
+st.dataframe(pd.DataFrame(diagnosis_rows(pack)), hide_index=True, width="stretch",
+             height=35 * (len(pack.diagnoses) + 1) + 3, column_config={"id": st.column_config.TextColumn(width=80),
+                            "name": st.column_config.TextColumn(width="medium"),
+                            "prior weight": st.column_config.NumberColumn(width=95),
+                            "age": st.column_config.TextColumn("age (mean ± SD)", width=115),
+                            "female": st.column_config.TextColumn(width=70)})
+st.caption("Open a diagnosis for its criteria (what the rule engine checks), differentials, first-line management "
+           "and references.")
 for d in pack.diagnoses:
-    rows.append({
-        "id": d.id, "name": d.name, "synonyms": ", ".join(d.synonyms),
-        "prior weight": d.prior.weight, "age": f"{d.prior.age.mean:g} ± {d.prior.age.sd:g}",
-        "female": f"{d.prior.female:.0%}", "criteria": str(sim.trees[d.id]),
-        "differentials": ", ".join(d.differentials), "supersedes": ", ".join(d.supersedes),
-        "first management step": "; ".join((f"if {m.when}: " if m.when is not None else "") + m.first_line
-                                           for m in d.management),
-        "references": "; ".join(d.references),
-    })
-st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+    with st.expander(f"{d.id} · {d.name}"):
+        st.markdown(diagnosis_markdown(sim, pack, d))
 
 # ---- variables and findings ---------------------------------------------------------------------
 used: set[str] = set(pack.panel) | set(pack.variables)
@@ -77,37 +74,37 @@ for d in pack.diagnoses:
     used |= criteria_variables
     findings |= criteria_findings
 st.subheader("Variables")
-st.caption("Values are generated and checked in the canonical unit; the other units are accepted and converted. "
-           "A value outside the hard limits is impossible; outside the reference interval it is abnormal.")
-
-
-def _interval(var) -> str:
-    by_sex = var.normal_by_sex()
-    if len({tuple(v) for v in by_sex.values()}) == 1:
-        lo, hi = next(iter(by_sex.values()))
-        return f"{lo:g}–{hi:g}"
-    return "; ".join(f"{s} {lo:g}–{hi:g}" for s, (lo, hi) in by_sex.items())
-
-
-var_rows = []
-for vid, var in reg.variables.items():
-    if vid not in used:
-        continue
-    var_rows.append({
-        "id": vid, "name": var.name, "unit": display_unit(var.unit),
-        "also accepted": ", ".join(var.units), "hard limits": f"{var.limits[0]:g}–{var.limits[1]:g}",
-        "reference interval": _interval(var), "computed as": var.derive or "", "LOINC": var.loinc or "",
-        "from this pack": vid in pack.variables, "reference": _ref(var.ref),
-    })
-st.dataframe(pd.DataFrame(var_rows), hide_index=True, width="stretch")
+st.caption("Values are generated and checked in the canonical unit (its UCUM code beside it); the other units are "
+           "accepted and converted. A value outside the hard limits is impossible; outside the reference interval it "
+           "is abnormal.")
+var_rows = variable_rows(reg, used, pack)
+st.dataframe(pd.DataFrame(var_rows), hide_index=True, width="stretch", height=35 * (len(var_rows) + 1) + 3,
+             column_order=[c for c in var_rows[0] if c != "computed"] if var_rows else None,
+             column_config={"name": st.column_config.TextColumn(width=165),
+                            "id": st.column_config.TextColumn(width=95),
+                            "unit": st.column_config.TextColumn(width=80),
+                            "UCUM": st.column_config.TextColumn(width=85),
+                            "also accepted": st.column_config.TextColumn(width=110),
+                            "hard limits": st.column_config.TextColumn(width=80),
+                            "reference interval": st.column_config.TextColumn(width=135),
+                            "LOINC": st.column_config.TextColumn(width=70),
+                            "source": st.column_config.TextColumn(width=80, help="reference id, cited below"),
+                            "from this pack": st.column_config.CheckboxColumn("own", width=45,
+                                                                              help="defined by this pack")})
+computed = [(vid, reg.variables[vid]) for vid in reg.variables if vid in used and reg.variables[vid].derive]
+if computed:
+    with st.expander(f"Computed variables ({len(computed)}): how each is derived"):
+        for vid, var in computed:
+            st.markdown(f"**{var.name}** (`{vid}`, {display_unit(var.unit) or 'no unit'}) = `{var.derive}`")
 with st.expander(f"Findings ({len(findings & set(reg.findings))})"):
     st.dataframe(pd.DataFrame([{"id": fid, "name": f.name, "kind": f.kind, "also written": ", ".join(f.aliases),
                                 "from this pack": fid in pack.findings}
                                for fid, f in reg.findings.items() if fid in findings]),
                  hide_index=True, width="stretch")
-with st.expander(f"References ({len(pack.references)})"):
-    for ref_id, citation in pack.references.items():
-        st.markdown(f"- **{ref_id}**: {citation}")
+sources = sorted({row["source"] for row in var_rows} - set(pack.references))
+with st.expander(f"References ({len(pack.references) + len(sources)})"):
+    for ref_id in [*pack.references, *sources]:
+        st.markdown(f"- **{ref_id}**: {reference_text(ref_id, pack, reg)}")
 
 
 # ---- validation ---------------------------------------------------------------------------------
@@ -124,7 +121,7 @@ def validation_report(source: str, signature: tuple) -> tuple[int, str]:
 
 
 st.subheader("Validation")
-st.caption(f"`azmed packs validate {pack.source}`: schema, names, ranges inside hard limits, distinguishable "
+st.caption(f"`azmed packs validate {short_path(pack.source)}`: schema, names, ranges inside hard limits, distinguishable "
            "criteria, and every diagnosis reachable by the engine.")
 source = Path(pack.source)
 if not source.is_file():

@@ -56,7 +56,8 @@ def streamlit_command(script: Path, address: str, port: int) -> list[str]:
 
 def run(args) -> int:
     if importlib.util.find_spec("streamlit") is None:
-        return fail("the playground needs Streamlit: pip install 'azmed[app]' (scripts/setup.sh installs it)")
+        return fail("the playground needs Streamlit: pip install 'azmed[app]', or 'azmed[all]' for every command "
+                    "(scripts/setup.sh installs it)")
     try:
         script = playground_script()
     except FileNotFoundError as exc:
@@ -71,8 +72,9 @@ def run(args) -> int:
         return fail(problem)
     runs = Path(args.runs).expanduser().resolve()
     env = dict(os.environ)
-    env["AZMED_RUNS"] = str(runs)
-    env["AZMED_PACKS_DIRS"] = os.pathsep.join(str(Path(d).expanduser().resolve()) for d in args.packs_dir)
+    # As typed: the server runs in this folder, and the sidebar then shows `runs`, not a long absolute path.
+    env["AZMED_RUNS"] = str(Path(args.runs).expanduser())
+    env["AZMED_PACKS_DIRS"] = os.pathsep.join(str(Path(d).expanduser()) for d in args.packs_dir)
     host = f"[{args.address}]" if ":" in args.address else args.address
     note = "" if runs.is_dir() else ", not created yet"
     print(f"AZ-Med playground on http://{host}:{args.port} (runs: {runs}{note}); Ctrl+C stops it", flush=True)

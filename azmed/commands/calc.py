@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
+from azmed.commands.common import fail
 from simulator import calculators as calc
 from simulator.calculators import Calculator, CalculatorInputError, Input, medcalc
 from simulator.calculators.inputs import read_number
+from simulator.render import display_unit
 
 
 def run(args: argparse.Namespace) -> int:
@@ -44,15 +45,14 @@ def run(args: argparse.Namespace) -> int:
         else:
             result = calculator.compute(parse_inputs(calculator, args.inputs))
     except CalculatorInputError as e:
-        print(f"azmed calc: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return 2
+        return fail(" ".join(str(e).split()))
     if args.json:
-        print(json.dumps({**result.to_json(), "name": calculator.name, "integer": calculator.integer,
-                          "kind": calculator.kind, "medcalc_id": calculator.medcalc_id,
+        print(json.dumps({**result.to_json(), "unit": display_unit(result.unit), "name": calculator.name,
+                          "integer": calculator.integer, "kind": calculator.kind, "medcalc_id": calculator.medcalc_id,
                           "reference": calculator.reference}, indent=2, ensure_ascii=False))
     else:
-        unit = "" if calculator.output != "number" else f" {result.unit}"
-        print(f"{calculator.name}: {calculator.answer_text(result.answer)}{unit}")
+        unit = "" if calculator.output != "number" else f" {display_unit(result.unit)}"
+        print(f"{calculator.name}: {calculator.answer_text(result.answer)}{unit}".rstrip())
         print(result.explanation)
         print(f"Reference: {calculator.reference}")
     return 0
@@ -97,7 +97,7 @@ def parse_inputs(calculator: Calculator, tokens: list[str]) -> dict[str, Any]:
 def describe_input(inp: Input) -> str:
     """One input as the listing shows it: `creatinine (mg/dL)`, `[cough] (yes/no)`."""
     if inp.kind == "number":
-        what = inp.unit
+        what = display_unit(inp.unit) or "no unit"
     elif inp.kind == "bool":
         what = "yes/no"
     elif inp.kind == "date":
@@ -111,11 +111,11 @@ def describe_input(inp: Input) -> str:
 def _print_listing(as_json: bool) -> None:
     if as_json:
         print(json.dumps([{
-            "id": c.id, "name": c.name, "aliases": list(c.aliases), "unit": c.unit, "integer": c.integer,
+            "id": c.id, "name": c.name, "aliases": list(c.aliases), "unit": display_unit(c.unit), "integer": c.integer,
             "kind": c.kind, "medcalc_id": c.medcalc_id,
             "reference": c.reference,
             "inputs": [{"name": i.name, "kind": i.kind, "description": i.description, "required": i.required,
-                        "unit": i.unit or None, "range": [i.low, i.high] if i.kind == "number" else None,
+                        "unit": display_unit(i.unit) or None, "range": [i.low, i.high] if i.kind == "number" else None,
                         "choices": {str(v): label for v, label in i.options.items()} or None}
                        for i in c.inputs],
         } for c in calc.CALCULATORS.values()], indent=2, ensure_ascii=False))
@@ -123,5 +123,5 @@ def _print_listing(as_json: bool) -> None:
     print(f"{len(calc.CALCULATORS)} calculators (usage: azmed calc NAME name=value[unit] ...; "
           f"[optional] inputs default to absent):")
     for c in calc.CALCULATORS.values():
-        print(f"\n{c.id}  {c.name} [{c.unit}]")
+        print(f"\n{c.id}  {c.name} [{display_unit(c.unit) or 'no unit'}]")
         print("    " + ", ".join(describe_input(i) for i in c.inputs))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 from azmed.commands.common import fail, load_simulator
@@ -40,8 +39,7 @@ def _validate(args) -> int:
     try:
         names = [read_pack(f).pack for f in files]
     except SimulatorError as exc:
-        print(exc, file=sys.stderr)
-        return 1
+        return fail(str(exc), 1)
     sim = load_simulator([path])
     if sim is None:
         return 1
@@ -53,7 +51,7 @@ def _validate(args) -> int:
                 for seed in range(20):
                     sim.generate(seed, diagnosis=d.id)
             except SimulatorError as exc:
-                print(exc, file=sys.stderr)
+                fail(str(exc))
                 problems += 1
         if not problems:
             print(f"ok: {pack.pack} ({pack.source}): {len(pack.diagnoses)} diagnoses, each reachable by the engine")

@@ -44,9 +44,15 @@ def run(args) -> int:
         return fail(f"unknown note style {style!r}; use one of {', '.join(STYLES)}")
     if getattr(args, "calculator", None):
         return _vignettes(sim, args, fmt, style)
-    skipped = 0
     try:
         dx = sim.find_diagnosis(args.diagnosis) if args.diagnosis else None
+    except SimulatorError as exc:
+        return fail(str(exc))
+    if dx is not None and args.pack != "all" and sim.pack_of[dx] != args.pack:
+        return fail(f"--diagnosis {args.diagnosis} ({sim.diagnoses[dx].name}) is in pack {sim.pack_of[dx]}, not "
+                    f"{args.pack}; use --pack {sim.pack_of[dx]} or leave --pack out")
+    skipped = 0
+    try:
         with open_out(args.out) as out:
             for i in range(args.n):
                 case = sim.generate(args.seed + i, pack=args.pack, diagnosis=dx)

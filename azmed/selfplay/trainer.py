@@ -22,7 +22,8 @@ each completion then cut at its own) so the batch is as large as possible; the L
 during generation.
 
 The run folder gets config.yaml, metrics.jsonl, samples.jsonl, checkpoints/ and, at the end,
-adapter/ and the held-out comparison (heldout.json).
+adapter/ and the held-out comparison (heldout.json); status.json says whether the run is
+running, finished or stopped (`azmed.run_status`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from azmed.envs.base import Rejection, Task
+from azmed.run_status import tracked, update_status
 from azmed.selfplay import checkpoint as ckpt
 from azmed.selfplay.buffer import TaskBuffer
 from azmed.selfplay.config import ConfigError, TaskTypeSettings, TrainConfig, dump_config, load_config
@@ -341,7 +343,12 @@ class SelfPlayTrainer:
 
     def train(self) -> dict[str, Any]:
         """Run the remaining steps, checkpointing every N; then save the adapter and, unless
-        `eval.at_end` is off, compare base and adapter on the held-out suite."""
+        `eval.at_end` is off, compare base and adapter on the held-out suite. The run folder's
+        status.json says running, then finished (or stopped, with the reason)."""
+        with tracked(self.run_dir, steps=self.cfg.trainer.steps):
+            return self._train()
+
+    def _train(self) -> dict[str, Any]:
         cfg = self.cfg
         total = cfg.trainer.steps
         bar = _progress(total, self.state.step, cfg.run.progress)
@@ -370,6 +377,7 @@ class SelfPlayTrainer:
         if cfg.eval.at_end:
             from azmed.selfplay.heldout import compare_on_heldout
 
+            update_status(self.run_dir, phase="held-out check")
             result["heldout"] = compare_on_heldout(self.policy, cfg, self.run_dir)
         return result
 

@@ -9,7 +9,8 @@ Rules that keep a note faithful (the reader recovers exactly the case) and label
 - a finding is written with a registry phrase that names no diagnosis (`Lexicon.finding_phrases`);
 - each value is written in the canonical or an accepted unit, with the fewest decimals that read
   back to the same value (`simulator.render.quantity_text`); alternative units that would give
-  absurd numbers (body weight in grams) are not used;
+  absurd numbers (body weight in grams) are not used; a value the case reports in one of the
+  variable's accepted units (`Case.units`, e.g. a specification's units twist) is written in it;
 - pertinent negatives are absent findings that a diagnosis of the case's pack refers to or
   presents with; choosing them never looks at the case's label;
 - filler (social history, medications, exam lines, plans) must read back as nothing: no value,
@@ -131,6 +132,10 @@ class Draft:
     # ---- choices made once -----------------------------------------------------------------------
     def _pick_unit(self, vid: str) -> str:
         var, value = self.reg.variables[vid], self.case.values[vid]
+        reported = self.case.units.get(vid)  # a value the case reports in a unit is written in it
+        if reported in var.units and unit_spelling(var, reported) is not None \
+                and quantity_text(var, value, reported) is not None:
+            return reported
         options = []
         for unit in var.units:
             text = quantity_text(var, value, unit) if unit_spelling(var, unit) is not None else None

@@ -17,7 +17,7 @@ from simulator.notes.lexicon import lexicon
 from simulator.vignettes import calculator_case, read_inputs, render_vignette
 from simulator.vignettes.kit import Kit
 from simulator.vignettes.reading import read_dates, read_prescriptions, read_question
-from simulator.vignettes.spec import SPEC_DIR, check_spec, load_spec
+from simulator.vignettes.schema import SPEC_DIR, check_spec, load_spec
 
 
 @pytest.fixture(scope="module")

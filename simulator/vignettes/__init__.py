@@ -16,9 +16,10 @@ From the shell: `azmed simulate --calculator has_bled --n 3 --format note --reve
 
 Data: `knowledge/calculators/inputs.yaml` (the variables and findings calculators need, in the
 registry's schema) and `knowledge/calculators/vignettes.yaml` (how each input is drawn and written,
-and per calculator its question, population and fitting pack diagnoses); `spec.py` checks them.
-Modules: `kit` (the extended simulator and the spec, once per simulator), `sampling` (drawing a
-case), `wording` (the note), `reading` (inputs back from a note and its question).
+and per calculator its question, population and fitting pack diagnoses); `schema.py` checks them.
+Modules: `schema` (the data's schema and checks), `kit` (the extended simulator and the spec, once
+per simulator), `sampling` (drawing a case), `wording` (the note), `reading` (inputs back from a
+note and its question).
 
 Limits: adults only; prescriptions are written drug, dose, unit, route, frequency; the note's
 style is one of simulator.notes.STYLES; see each module for its own.

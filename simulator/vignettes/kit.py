@@ -22,7 +22,7 @@ from simulator.calculators.base import fmt
 from simulator.calculators.dates import format_date
 from simulator.errors import SimulatorError
 from simulator.expressions import Expression
-from simulator.vignettes.spec import check_spec, load_spec
+from simulator.vignettes.schema import check_spec, load_spec
 
 ANY_SETTING = "any"
 _KITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

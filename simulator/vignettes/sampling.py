@@ -43,7 +43,7 @@ from simulator.notes.lexicon import lexicon
 from simulator.packs import AgePrior, Prior, VariableSpec
 from simulator.vignettes.kit import Kit, option_key
 from simulator.vignettes.reading import calculator_inputs
-from simulator.vignettes.spec import FactSpec
+from simulator.vignettes.schema import FactSpec
 
 MAX_DRAWS = 200
 DRAW = "draw"  # an `expr` that yields this leaves the fact to its spec's own draw

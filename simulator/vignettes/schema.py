@@ -1,8 +1,9 @@
 """The schema of calculator vignettes (`knowledge/calculators/`), loaded with errors that name the
 file, the field and the fix, and checked against the calculators and the registry.
 
-    from simulator.vignettes.spec import load_spec
-    spec = load_spec()                         # VignetteFile, every calculator covered
+    from simulator.vignettes.schema import check_spec, load_spec
+    extra, spec = load_spec()                  # RegistryFile (inputs.yaml), VignetteFile (vignettes.yaml)
+    check_spec(spec, sim_registry)             # every calculator covered, every name known
     spec.calculators["cha2ds2_vasc"].quantity  # 'CHA2DS2-VASc score'
 
 Two files: `inputs.yaml` extends the variable registry (same schema as knowledge/variables.yaml) with

@@ -64,10 +64,8 @@ class Kit:
 
     @classmethod
     def of(cls, sim) -> "Kit":
-        kit = _KITS.get(sim)
-        if kit is None:
-            kit = _KITS[sim] = cls(sim)
-        return kit
+        """The kit of `sim`, built on first use and kept while `sim` lives."""
+        return _KITS.get(sim) or _KITS.setdefault(sim, cls(sim))
 
     def coupling(self, vid: str) -> tuple[Expression, float] | None:
         """The vignettes' own coupling of `vid` (expected value, noise), if any."""

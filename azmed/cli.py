@@ -3,6 +3,7 @@ imported only when that subcommand runs, so `azmed --help` answers without torch
 
     azmed simulate --pack all --n 5 --seed 1 --reveal --out cases.jsonl
     azmed simulate --n 3 --format note --style referral
+    azmed simulate --calculator cha2ds2_vasc --n 3 --format note --reveal
     azmed case check case.json
     azmed packs list | validate PATH | new NAME | report
     azmed calc anion_gap sodium=140 chloride=104 bicarbonate=24
@@ -52,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "line format; note: a clinical note")
     s.add_argument("--style", help="note style (triage, admission, ward_round, referral, lab_report); "
                    "default: drawn from each case's seed")
+    s.add_argument("--calculator", help="calculator vignettes instead of pack cases: a patient who carries every "
+                   "input of this calculator (id, name or MedCalc-Bench ID), with its question; --reveal adds the "
+                   "answer and the calculator call that gives it")
     s.add_argument("--out", default="-", help="output file ('-' for stdout, the default)")
     s.set_defaults(func=_handler("simulate"))
 

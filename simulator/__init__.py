@@ -14,7 +14,8 @@ values), `physiology` (couplings between values: Winter's formula, Henderson-Has
 `packs` (YAML rule packs, pydantic schema), `engine` (durable-rules), `generator`, `validation`
 (proposed cases), `options` (fair multiple-choice distractors), `verify` (answers),
 `calculators`, `report`, `notes` (clinical notes), `spec` (case specifications: the short text a
-proposer writes, made into a case and note; docs/specifications.md).
+proposer writes, made into a case and note; docs/specifications.md), `tools` (calculator calls),
+`vignettes` (for every calculator, a patient who carries all its inputs; docs/calculator-vignettes.md).
 """
 
 from simulator.errors import PackError, SimulatorError, UnitError

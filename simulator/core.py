@@ -11,6 +11,7 @@ ambiguous, not silently cardiology).
 
 from __future__ import annotations
 
+import copy
 import random
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +23,7 @@ from simulator.errors import PackError, SimulatorError
 from simulator.generator import Plan, generate, make_plan
 from simulator.packs import Diagnosis, Management, RulePack, build_registry, check_packs, load_packs
 from simulator.physiology import Break, Physiology
+from simulator.variables import RegistryFile
 
 
 class Simulator:
@@ -51,6 +53,19 @@ class Simulator:
     @classmethod
     def load(cls, extra_dirs: list[str | Path] = ()) -> "Simulator":
         return cls(load_packs(extra_dirs=extra_dirs))
+
+    def extended(self, extra: RegistryFile) -> "Simulator":
+        """This simulator with more variables and findings in its registry (e.g. the inputs of the
+        calculators, for calculator vignettes): the same packs, engine and labels; notes written
+        and read with it know the extra names. The rules never refer to the extra entries."""
+        other = copy.copy(self)
+        other.registry = build_registry(list(self.packs.values()))
+        other.registry.add(extra.model_copy(deep=True))
+        other.physiology = Physiology(other.registry.couplings, other.registry)
+        other.variable_order = {v: i for i, v in enumerate(other.registry.variables)}
+        other._plans = {}
+        other._derived = other.registry.ordered_derived()
+        return other
 
     # ---- lookups -------------------------------------------------------------------------------
     def criteria_variables(self, dx_id: str) -> set[str]:

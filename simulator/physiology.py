@@ -251,6 +251,21 @@ class Physiology:
                 present.add(f)
         return [f for f in self.registry.findings if f in present]
 
+    def expected(self, target: str, scope: Mapping[str, Any], departures=frozenset()):
+        """(expected, low, high, sd) of `target` by the first numeric coupling that applies to
+        `scope` (values, age, female; the target itself need not be there), or None. For
+        generators of their own (calculator vignettes) that set one value at a time."""
+        for c in self.numeric:
+            if c.spec.target == target:
+                band = c.band({**scope, target: 0.0}, departures)
+                if band is not None:
+                    return (*band, c.spec.sd)
+        return None
+
+    def inputs_of(self, target: str) -> frozenset[str]:
+        """The variables the numeric couplings of `target` are computed from."""
+        return frozenset().union(*(c.inputs for c in self.numeric if c.spec.target == target))
+
     def _bands(self, scope: dict[str, Any], departures):
         """(coupling, expected, low, high) of each numeric coupling that applies, in order; `scope`
         is updated by the caller as targets change, so a later coupling sees them."""

@@ -331,22 +331,24 @@ def relevant_calculators(question: str, k: int = 5) -> list[Calculator]:
     return [c for _, _, c in sorted(scored, key=lambda t: t[:2])[:k]]
 
 
-def demo_call(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, str] | None = None) -> str:
+def demo_call(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, str] | None = None,
+              registry=None) -> str:
     """The call a solver should write for `values` (canonical units, findings True when present,
     age and sex), e.g. from `case.facts()`. `units` writes numbers in the units a note used
     (e.g. `Note.units`); when a converted value would change the answer, canonical units are used.
-    Absent optional findings are left out. Raises CalculatorInputError when a required input is
-    missing from `values`."""
-    text = _demo_text(calc, values, units or {})
+    `registry` knows the variables of those units (default: the shared registry; a registry
+    extended with calculator inputs for vignettes). Absent optional findings are left out. Raises
+    CalculatorInputError when a required input is missing from `values`."""
+    text = _demo_text(calc, values, units or {}, registry)
     if units:
         truth = calc.compute(values).answer
         got = execute_call(text)
         if not (isinstance(got, ToolResult) and answer_correct(got.answer, truth, calc.kind)):
-            text = _demo_text(calc, values, {})
+            text = _demo_text(calc, values, {}, registry)
     return text
 
 
-def _demo_text(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, str]) -> str:
+def _demo_text(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, str], registry=None) -> str:
     parts = []
     for inp in calc.inputs:
         v = values.get(inp.name)
@@ -355,7 +357,7 @@ def _demo_text(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, 
                 raise CalculatorInputError(f"{calc.id} needs {inp.name} ({inp.description}) for a demonstration")
             continue
         if inp.kind == "number":
-            parts.append(f"{inp.name}={_demo_number(inp, float(v), units.get(inp.name))}")
+            parts.append(f"{inp.name}={_demo_number(inp, float(v), units.get(inp.name), registry)}")
         elif inp.kind == "bool":
             parts.append(f"{inp.name}=yes")
         elif inp.kind == "date":
@@ -367,13 +369,13 @@ def _demo_text(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, 
     return f"{calc.id}({', '.join(parts)})"
 
 
-def _demo_number(inp: Input, value: float, unit: str | None) -> str:
+def _demo_number(inp: Input, value: float, unit: str | None, reg=None) -> str:
     """A number in the note's unit when the registry can write it, else in the canonical unit."""
     if unit:
         from simulator.variables import registry
 
         try:
-            var = registry().get(inp.name)
+            var = (reg or registry()).get(inp.name)
         except KeyError:
             var = None
         if var is not None and unit_spelling(var, unit) is not None and quantity_text(var, value, unit) is not None:

@@ -12,12 +12,13 @@ with the history, normal exam lines); they never name a diagnosis, and the reade
 value and finding the engine used, so the engine gives the re-read note the case's label.
 
 Modules: `lexicon` (the registry's words, leak detection), `reader` (read_note, scan),
-`draft` (what a note says), `writer` (render_note and the five layouts), `phrases` (filler
+`draft` (what a note says; `NoteExtras` for what a caller adds, e.g. calculator vignettes'
+prescriptions and dates), `writer` (render_note and the five layouts), `phrases` (filler
 wording). No torch; nothing here imports azmed.
 """
 
-from simulator.notes.draft import NoteError
+from simulator.notes.draft import NoteError, NoteExtras
 from simulator.notes.reader import NoteFacts, read_note, scan
 from simulator.notes.writer import STYLES, Note, omitted_findings, render_note
 
-__all__ = ["STYLES", "Note", "NoteError", "NoteFacts", "omitted_findings", "read_note", "render_note", "scan"]
+__all__ = ["STYLES", "Note", "NoteError", "NoteExtras", "NoteFacts", "omitted_findings", "read_note", "render_note", "scan"]

@@ -15,6 +15,13 @@ Rules that keep a note faithful (the reader recovers exactly the case) and label
   presents with; choosing them never looks at the case's label;
 - filler (social history, medications, exam lines, plans) must read back as nothing: no value,
   no age or sex, no finding the case lacks, no denial of one it has, no diagnosis (`harmless`).
+
+`NoteExtras` lets a caller add to what a note says without a new style: facts moved to another
+section (a clinical judgement to the assessment, alcohol intake to the social history, an infusion
+rate to the medications), sentences of its own per section (a prescription with its dose, the date
+of the last menstrual period), the pertinent negatives to choose from and those that must be
+stated, derived values that are facts of the case (a BMI a score uses), and words filler must not
+use. Calculator vignettes (simulator/vignettes) use it; a plain case uses the defaults.
 """
 
 from __future__ import annotations
@@ -68,9 +75,40 @@ def mid_sentence(name: str) -> str:
     return name
 
 
+class NoteExtras:
+    """What a note adds to a case's facts (see the module docstring); the defaults add nothing.
+
+    `sections`: finding or variable id -> section ("hpi", "medications", "social", "assessment")
+    where it is written instead of its usual place; `negatives`: finding ids to choose pertinent
+    negatives from (None: those of the case's pack); `deny`: findings every note denies; `show`:
+    derived variables written like measured ones; `onset_days`: the range of symptom durations a
+    note may write (a score item such as 'seen within 3 days of onset' fixes it); `reasons`: why a
+    patient without symptoms is seen ('medication review'), instead of a review of blood results."""
+
+    sections: dict[str, str] = {}
+    negatives: tuple[str, ...] | None = None
+    deny: tuple[str, ...] = ()
+    show: tuple[str, ...] = ()
+    onset_days: tuple[float, float] | None = None
+    reasons: tuple[str, ...] = ()
+
+    def items(self, section: str, draft: "Draft", terse: bool) -> list[str]:
+        """Fragments of the caller's own for `section` (a prescription, a dated event)."""
+        return []
+
+    def clashes(self, text: str) -> bool:
+        """True when filler `text` would contradict or blur the caller's facts (another dose of a
+        drug a prescription states)."""
+        return False
+
+
+SECTIONS = ("hpi", "medications", "social", "assessment")
+
+
 class Draft:
-    def __init__(self, sim, case, rng: random.Random, hide=(), omitted=()):
+    def __init__(self, sim, case, rng: random.Random, hide=(), omitted=(), extras: NoteExtras | None = None):
         self.sim, self.case, self.rng = sim, case, rng
+        self.extras = extras or NoteExtras()
         self.lex = lexicon(sim)
         self.reg = sim.registry
         self.male = case.sex == "M"
@@ -81,12 +119,15 @@ class Draft:
         self.surname = rng.choice(P.SURNAMES)
         self.shown = [f for f in case.findings if f not in set(omitted)]
         self.kinds: dict[str, list[str]] = {}
+        sections = self.extras.sections
         for fid in self.shown:
-            self.kinds.setdefault(self.reg.findings[fid].kind, []).append(fid)
+            self.kinds.setdefault(sections.get(fid) or self.reg.findings[fid].kind, []).append(fid)
         for fids in self.kinds.values():
             rng.shuffle(fids)
         self.negatives = self._pick_negatives()
-        self.values = [v for v in case.values if not self.reg.variables[v].derive and v not in set(hide)]
+        shown_derived = set(self.extras.show)
+        self.values = [v for v in case.values if (not self.reg.variables[v].derive or v in shown_derived)
+                       and v not in set(hide)]
         self.units = {vid: self._pick_unit(vid) for vid in self.values}
 
     # ---- choices made once -----------------------------------------------------------------------
@@ -106,17 +147,19 @@ class Draft:
         return var.unit
 
     def _pick_negatives(self) -> dict[str, list[str]]:
+        pool = set(self.extras.negatives) if self.extras.negatives is not None else set()
         pack = self.sim.packs.get(self.case.pack)
-        diagnoses = pack.diagnoses if pack else list(self.sim.diagnoses.values())
-        pool = set()
-        for d in diagnoses:
-            tree = self.sim.trees.get(d.id)
-            if tree is not None:
-                pool |= C.names(tree)[1]
-            pool |= set(d.presentation.symptoms) | set(d.presentation.history)
+        if self.extras.negatives is None or pack is not None:
+            diagnoses = pack.diagnoses if pack else list(self.sim.diagnoses.values())
+            for d in diagnoses:
+                tree = self.sim.trees.get(d.id)
+                if tree is not None:
+                    pool |= C.names(tree)[1]
+                pool |= set(d.presentation.symptoms) | set(d.presentation.history)
+        must = [f for f in self.extras.deny if f not in self.case.findings and self._negation(f) is not None]
         candidates = sorted(f for f in pool if f in self.reg.findings and f not in self.case.findings
-                            and self._negation(f) is not None)
-        chosen = self.rng.sample(candidates, min(len(candidates), self.rng.randint(2, 5)))
+                            and f not in must and f not in self.extras.sections and self._negation(f) is not None)
+        chosen = must + self.rng.sample(candidates, min(len(candidates), self.rng.randint(2, 5)))
         out: dict[str, list[str]] = {}
         for fid in chosen:
             out.setdefault(self.reg.findings[fid].kind, []).append(fid)
@@ -206,7 +249,8 @@ class Draft:
 
     def vitals(self, terse: bool = False, joiners=(" ",)) -> list[str]:
         """Vital signs, bedside scores and body measures, in a shuffled order."""
-        vids = [v for v in self.values if self.reg.variables[v].category in VITAL_CATEGORIES]
+        vids = [v for v in self.values if self.reg.variables[v].category in VITAL_CATEGORIES
+                and v not in self.extras.sections]
         items = []
         if "sbp" in vids and "dbp" in vids:
             bp = f"{self.number('sbp')}/{self.number('dbp')}"
@@ -224,7 +268,7 @@ class Draft:
         """Results other than vitals, by registry category: [(heading, [vid, ...]), ...]."""
         by_cat: dict[str, list[str]] = {}
         for vid in self.values:
-            if not self.in_vitals(vid):
+            if not self.in_vitals(vid) and vid not in self.extras.sections:
                 by_cat.setdefault(self.reg.variables[vid].category, []).append(vid)
         out = []
         for cat in sorted(by_cat, key=lambda c: GROUP_ORDER.index(c) if c in GROUP_ORDER else len(GROUP_ORDER)):
@@ -236,16 +280,24 @@ class Draft:
             out.append((heading, vids))
         return out
 
+    # ---- sections of a caller's own (NoteExtras) ---------------------------------------------------
+    def section(self, name: str, terse: bool = False) -> list[str]:
+        """What the extras place in section `name`: findings, values and the extras' own fragments."""
+        items = self.findings(self.kind(name), terse)
+        # outside a list of results a number always carries its unit ("alcohol intake 14/wk")
+        items += [self.value(v) for v in self.values if self.extras.sections.get(v) == name]
+        return items + self.extras.items(name, self, terse)
+
     # ---- filler ----------------------------------------------------------------------------------
     def harmless(self, sentence: str) -> bool:
         """True when `sentence` states nothing: no value, no age or sex, no finding the case does
-        not have, no denial of one it has, no diagnosis."""
+        not have, no denial of one it has, no diagnosis, nothing the extras' facts forbid."""
         facts = scan(self.lex, sentence)
         if facts.values or facts.unit_errors or facts.age is not None or facts.sex is not None:
             return False
         if not set(facts.present) <= set(self.shown) or set(facts.negated) & set(self.case.findings):
             return False
-        return not self.lex.leaks(sentence)
+        return not self.lex.leaks(sentence) and not self.extras.clashes(sentence)
 
     def filler(self, pool, k: int = 1) -> list[str]:
         """Up to `k` sentences from `pool` (strings or (text, unless) pairs) that are harmless."""
@@ -253,9 +305,10 @@ class Draft:
         fills = {"partner": self.rng.choice(P.PARTNERS), "obj": "him" if self.male else "her",
                  "occupation": f"Retired {job}" if self.case.age >= 65 else f"Works as a {job}"}
         options = []
+        stated = set(self.shown) | set(self.values)
         for entry in pool:
             text, unless = (entry, ()) if isinstance(entry, str) else entry
-            if set(unless) & set(self.shown):
+            if set(unless) & stated:
                 continue
             text = text.format(**fills)
             if self.harmless(text):
@@ -270,6 +323,18 @@ class Draft:
             if drugs:
                 meds.append(self.rng.choice(drugs))
         return meds
+
+    def reason(self) -> str | None:
+        """Why a patient without symptoms is seen, when the extras say ('pre-operative assessment')."""
+        return self.rng.choice(self.extras.reasons) if self.extras.reasons else None
+
+    def duration(self, terse: bool = False) -> str:
+        """How long the symptoms have lasted ('3 days', '2 wk'), within the extras' onset window."""
+        options = P.TRIAGE_DURATIONS if terse else P.DURATIONS
+        if self.extras.onset_days is not None:
+            lo, hi = self.extras.onset_days
+            options = [o for o in options if lo <= P.DURATION_DAYS[o] <= hi] or options
+        return self.rng.choice(options)
 
     def clock(self) -> str:
         return f"{self.rng.randint(0, 23):02d}:{self.rng.choice((0, 5, 10, 15, 20, 30, 40, 45, 50)):02d}"

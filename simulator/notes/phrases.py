@@ -5,8 +5,9 @@ registry (lexicon.py); this module only holds what surrounds them. Every filler 
 back by the note reader before it is used (`writer.Draft.harmless`) and dropped when it would
 state a value, claim a finding the case does not have, deny one it has, give an age or sex, or
 name a diagnosis, so the lists can grow without any risk to a case's label. A filler entry is
-`(text, unless)`: it is also skipped when one of the `unless` findings is present, so that a note
-never says "Abdomen soft and non-tender" of a patient with abdominal pain.
+`(text, unless)`: it is also skipped when one of the `unless` findings is present (or `unless`
+values are stated), so that a note never says "Abdomen soft and non-tender" of a patient with
+abdominal pain, nor "Drinks alcohol socially" beside a stated weekly intake.
 
 Medications are listed only for history items the case has, keyed by finding id: a drug that is
 itself a finding (insulin, metformin, diuretics, aspirin and NSAIDs, PPIs, ACE inhibitors and
@@ -47,8 +48,8 @@ SOCIAL: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Lives alone in a flat.", ()),
     ("{occupation}.", ()),
     ("Independent with activities of daily living.", ("confusion", "seizure")),
-    ("Drinks 2-4 units of alcohol a week.", ("alcohol_use",)),
-    ("Drinks alcohol socially.", ("alcohol_use",)),
+    ("Drinks 2-4 units of alcohol a week.", ("alcohol_use", "alcohol_drinks_per_week")),
+    ("Drinks alcohol socially.", ("alcohol_use", "alcohol_drinks_per_week")),
     ("Never smoked.", ("smoking",)),
     ("Has a dog at home.", ()),
 )
@@ -81,6 +82,10 @@ LAB_COMMENTS = ("Sample received in good condition.", "Results telephoned to the
                 "Haemolysis index within limits.", "Please note new reference intervals from this month.")
 DURATIONS = ("12 hours", "1 day", "2 days", "3 days", "4 days", "5 days", "a week", "10 days", "2 weeks")
 TRIAGE_DURATIONS = ("12 h", "1 d", "2 d", "3 d", "5 d", "1 wk", "2 wk")
+# How many days each duration is, so that a note can keep to a known time since onset.
+DURATION_DAYS = {"12 hours": 0.5, "1 day": 1, "2 days": 2, "3 days": 3, "4 days": 4, "5 days": 5, "a week": 7,
+                 "10 days": 10, "2 weeks": 14, "12 h": 0.5, "1 d": 1, "2 d": 2, "3 d": 3, "5 d": 5, "1 wk": 7,
+                 "2 wk": 14}
 
 SURNAMES = ("Patel", "Jones", "Smith", "Nguyen", "Okafor", "Kowalski", "Murphy", "Garcia", "Brown",
             "Haddad", "Tanaka", "Wilson", "Moreau", "Schmidt", "Ahmed", "Rossi")

@@ -24,6 +24,8 @@ referral letter, a table of results with units, reference intervals and H/L flag
 Two rules every style follows so that the reader gets the facts back: a list of present findings
 never follows a negation in the same sentence ("Denies X" always stands as its own sentence or
 after the positives), and each value is written as its label, then its number and unit.
+What `NoteExtras` adds goes where that kind of document keeps it: history of the presenting
+problem (`hpi`), the medication list, the social history and an impression (`assessment`).
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from dataclasses import dataclass, field
 
 from simulator.errors import SimulatorError
 from simulator.notes import phrases as P
-from simulator.notes.draft import Draft, NoteError, cap, listing
+from simulator.notes.draft import Draft, NoteError, NoteExtras, cap, listing
 from simulator.notes.lexicon import lexicon
 from simulator.render import number_text
 
@@ -81,7 +83,7 @@ def _presentation(d: Draft, symptoms: list[str], lead: str, also: str, otherwise
     out = [otherwise]
     if symptoms:
         cut = d.rng.randint(1, min(3, len(symptoms)))
-        out = [f"{lead} {d.rng.choice(P.DURATIONS)} of {listing(symptoms[:cut])}."]
+        out = [f"{lead} {d.duration()} of {listing(symptoms[:cut])}."]
         if symptoms[cut:]:
             out.append(f"{cap(d.he)} also {also} {listing(symptoms[cut:])}.")
     return out + _negative_sentences(d, terse=False, narrative_subject=d.he)
@@ -114,6 +116,11 @@ def _obs_and_signs(d: Draft, sign_heading: str) -> list[str]:
     return out
 
 
+def _sentences(items: list[str]) -> list[str]:
+    """Fragments as sentences: 'LMP 02/14/2024' -> 'LMP 02/14/2024.'"""
+    return [cap(x) if x.endswith((".", "?", "!")) else cap(x) + "." for x in items if x]
+
+
 def _who_terse(d: Draft) -> str:
     return d.rng.choice((f"{d.case.age}{d.case.sex}", f"{d.case.age} y/o {d.case.sex}", f"{d.case.age}-year-old {d.noun}"))
 
@@ -124,19 +131,28 @@ def triage(d: Draft) -> str:
     lines = [f"ED TRIAGE NOTE  {d.clock()}"]
     symptoms = d.findings(d.kind("symptom"), terse=True)
     if symptoms:
-        lines.append(f"{_who_terse(d)} c/o {listing(symptoms)} x {d.rng.choice(P.TRIAGE_DURATIONS)}.")
+        lines.append(f"{_who_terse(d)} c/o {listing(symptoms)} x {d.duration(terse=True)}.")
     else:
-        lines.append(f"{_who_terse(d)} sent in by GP for review of results.")
+        reason = d.reason()
+        lines.append(f"{_who_terse(d)} seen for {reason}." if reason
+                     else f"{_who_terse(d)} sent in by GP for review of results.")
+    lines += _sentences(d.section("hpi", terse=True))
     lines += _negative_sentences(d, terse=True)
     history = d.findings(d.kind("history"), terse=True, heading=True)
     lines.append(f"PMH: {', '.join(history) or 'nil'}.")
-    meds = d.medications()
+    meds = d.section("medications", terse=True) + d.medications()
     lines.append(f"Meds: {', '.join(meds) or 'nil regular'}. Allergies: {d.rng.choice(P.ALLERGIES)}.")
+    social = d.section("social", terse=True)
+    if social:
+        lines.append("SH: " + " ".join(_sentences(social)))
     lines += _obs_and_signs(d, "O/E")
     lines += _results(d, terse=True)
     labs = _lab_lines(d, terse=True)
     if labs:
         lines.append("Labs: " + " ".join(labs))
+    impression = d.section("assessment", terse=True)
+    if impression:
+        lines.append(f"Imp: {'; '.join(impression)}.")
     return "\n".join(lines)
 
 
@@ -147,17 +163,20 @@ def admission(d: Draft) -> str:
              f"Patient: {d.title} {d.first} {d.surname}, {case.age}-year-old {d.noun}"]
     symptoms = d.findings(d.kind("symptom"))
     history = d.findings(d.kind("history"), heading=True)
-    lines.append(f"CC: {cap(symptoms[0]) if symptoms else 'Abnormal blood results'}.")
+    reason = None if symptoms else d.reason()
+    lines.append(f"CC: {cap(symptoms[0]) if symptoms else cap(reason or 'abnormal blood results')}.")
     background = f" with a background of {listing(history)}" if history else ""
     hpi = [f"{name} is a {case.age}-year-old {d.noun}{background}."]
     hpi += _presentation(d, symptoms, f"{cap(d.he)} presents with", "reports",
-                         f"{cap(d.he)} was referred after routine blood tests.")
+                         f"{cap(d.he)} attends for {reason}." if reason
+                         else f"{cap(d.he)} was referred after routine blood tests.")
+    hpi += _sentences(d.section("hpi"))
     lines.append("HPI: " + " ".join(hpi))
     lines.append(f"PMH: {', '.join(history) or 'none'}.")
-    meds = d.medications()
+    meds = d.section("medications") + d.medications()
     lines.append(f"Medications: {', '.join(meds) or 'none'}.")
     lines.append(f"Allergies: {d.rng.choice(P.ALLERGIES)}.")
-    social = d.filler(P.SOCIAL, 2)
+    social = _sentences(d.section("social")) + d.filler(P.SOCIAL, 2)
     if social:
         lines.append("Social history: " + " ".join(social))
     lines.append(f"Family history: {d.rng.choice(P.FAMILY)}.")
@@ -174,6 +193,9 @@ def admission(d: Draft) -> str:
     if labs:
         lines.append("Investigations:")
         lines += [f"  {line}" for line in labs]
+    impression = d.section("assessment")
+    if impression:
+        lines.append(f"Assessment: {cap(listing(impression))}.")
     return "\n".join(lines)
 
 
@@ -185,6 +207,7 @@ def ward_round(d: Draft) -> str:
     symptoms = d.findings(d.kind("symptom"), terse=True)
     if symptoms:
         subjective.append(f"C/o {listing(symptoms)}.")
+    subjective += _sentences(d.section("hpi", terse=True))
     negatives = _negative_sentences(d, terse=True)
     subjective += negatives[:1]
     lines.append("S: " + (" ".join(subjective) or "No new complaints."))
@@ -193,10 +216,14 @@ def ward_round(d: Draft) -> str:
     lines.append("O: " + "\n   ".join(objective or ["Nil new."]))
     history = d.findings(d.kind("history"), terse=True, heading=True)
     lines.append(f"PMH: {', '.join(history) or 'nil of note'}.")
-    meds = d.medications()
+    meds = d.section("medications", terse=True) + d.medications()
     if meds:
         lines.append(f"Regular meds: {', '.join(meds)}.")
-    lines.append("A: " + d.rng.choice(P.ASSESSMENT))
+    social = d.section("social", terse=True)
+    if social:
+        lines.append("SH: " + " ".join(_sentences(social)))
+    impression = d.section("assessment", terse=True)
+    lines.append("A: " + (f"{cap('; '.join(impression))}. " if impression else "") + d.rng.choice(P.ASSESSMENT))
     lines.append("P: " + " ".join(d.filler(P.PLAN, 2)))
     return "\n".join(lines)
 
@@ -207,14 +234,17 @@ def referral(d: Draft) -> str:
     lines = [d.rng.choice(P.PRACTICES), "", f"Dear Dr {d.rng.choice([s for s in P.SURNAMES if s != d.surname])},", "",
              f"Re: {d.title} {d.first} {d.surname}, aged {case.age}", ""]
     opening = f"Thank you for seeing this {case.age}-year-old {d.noun}, whom I saw today"
-    body = _presentation(d, d.findings(d.kind("symptom")), f"{opening} with", "mentions",
-                         f"{opening} to discuss some blood results.")
+    symptoms = d.findings(d.kind("symptom"))
+    reason = None if symptoms else d.reason()
+    body = _presentation(d, symptoms, f"{opening} with", "mentions",
+                         f"{opening} for {reason}." if reason else f"{opening} to discuss some blood results.")
+    body += _sentences(d.section("hpi"))
     history = d.findings(d.kind("history"), heading=True)
     body.append(f"{cap(his)} past history includes {listing(history)}." if history
                 else f"{cap(he)} has no significant past medical history.")
-    meds = d.medications()
+    meds = d.section("medications") + d.medications()
     body.append(f"{cap(he)} takes {listing(meds)}." if meds else f"{cap(he)} takes no regular medication.")
-    body += d.filler(P.SOCIAL, 1)
+    body += _sentences(d.section("social")) + d.filler(P.SOCIAL, 1)
     vitals = d.vitals(terse=False)
     if vitals:
         body.append(f"On examination {his} observations were {listing(vitals)}.")
@@ -230,6 +260,9 @@ def referral(d: Draft) -> str:
         fids = d.kind(kind)
         if fids:
             body.append(f"{lead} {listing(d.findings(fids, heading=True))}.")
+    impression = d.section("assessment")
+    if impression:
+        body.append(f"My impression: {listing(impression)}.")
     body.append(d.rng.choice(P.REFERRAL_ASKS).format(obj="him" if d.male else "her"))
     lines += [" ".join(body), "", "Yours sincerely,", "", d.rng.choice(P.CLINICIANS), "General Practitioner"]
     return "\n".join(lines)
@@ -251,6 +284,14 @@ def lab_report(d: Draft) -> str:
     signs = d.findings(d.kind("sign"), terse=True)
     if signs:
         details.append(f"O/E {', '.join(signs)}")
+    details += d.section("hpi", terse=True)
+    meds = d.section("medications", terse=True)
+    if meds:
+        details.append(f"meds {', '.join(meds)}")
+    details += d.section("social", terse=True)
+    impression = d.section("assessment", terse=True)
+    if impression:
+        details.append(f"impression {', '.join(impression)}")
     text = "; ".join(details) + "." if details else "Routine bloods."
     negatives = _negative_sentences(d, terse=True)
     lines.append("Clinical details: " + " ".join([text, *negatives]))
@@ -289,7 +330,8 @@ STYLES = {"triage": triage, "admission": admission, "ward_round": ward_round, "r
 
 # ---- rendering -------------------------------------------------------------------------------
 
-def render_note(sim, case, style: str | None = None, seed: int | None = None, hide=()) -> Note:
+def render_note(sim, case, style: str | None = None, seed: int | None = None, hide=(),
+                extras: NoteExtras | None = None) -> Note:
     """Write `case` as a note. `style` is one of STYLES (None: drawn from the seed); `seed`
     defaults to the case's own seed."""
     if style is not None and style not in STYLES:
@@ -299,7 +341,7 @@ def render_note(sim, case, style: str | None = None, seed: int | None = None, hi
     lex = lexicon(sim)
     omitted = omitted_findings(sim, case)
     for attempt in range(ATTEMPTS):
-        draft = Draft(sim, case, random.Random(f"note:{base}:{chosen}:{attempt}"), hide, omitted)
+        draft = Draft(sim, case, random.Random(f"note:{base}:{chosen}:{attempt}"), hide, omitted, extras)
         text = STYLES[chosen](draft)
         if not lex.leaks(text):
             return Note(text, chosen, {v: draft.units[v] for v in draft.values}, tuple(omitted),

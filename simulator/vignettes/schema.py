@@ -28,7 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from simulator.errors import ExpressionError, PackError, PackErrors
 from simulator.expressions import Expression
-from simulator.packs import Prior, _read_yaml, _validation_errors, load_registry_file
+from simulator.datafiles import read_yaml, validation_errors
+from simulator.packs import Prior
+from simulator.variables import load_registry_file
 from simulator.variables import KNOWLEDGE_DIR, RegistryFile
 
 SPEC_DIR = KNOWLEDGE_DIR / "calculators"
@@ -178,11 +180,11 @@ class VignetteFile(BaseModel):
 # ---- loading -----------------------------------------------------------------------------------
 
 def _read(path: Path, model):
-    data, root = _read_yaml(path)
+    data, root = read_yaml(path)
     try:
         return model.model_validate(data or {})
     except ValidationError as exc:
-        raise _validation_errors(path, exc, root) from None
+        raise validation_errors(path, exc, root) from None
 
 
 @lru_cache(maxsize=4)

@@ -44,9 +44,15 @@ def sample_spec(sim, rng: random.Random, kind: str = "diagnosis", diagnosis: str
     for _ in range(SAMPLE_ATTEMPTS):
         lines = []
         if kind == "calculation":
-            calc = calculator or rng.choice(sorted(words.feeding))
-            dx = diagnosis or rng.choice(words.feeding[calc])
+            calc = calculator or rng.choice(words.calculators)
             lines.append(f"calculator: {calc}")
+            if calc not in words.feeding:  # a vignette: its patient comes from the calculator's own spec,
+                lines.append(f"twist: style {rng.choice(sorted(STYLES))}")  # so the note style is the twist
+                spec = parse_spec(sim, "\n".join(lines))
+                if not isinstance(spec, Rejection):
+                    return spec
+                continue
+            dx = diagnosis or rng.choice(words.feeding[calc])
             if diagnosis or rng.random() < 0.5:
                 lines.append(f"diagnosis: {sim.diagnoses[dx].name}")
         else:

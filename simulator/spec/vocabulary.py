@@ -118,6 +118,14 @@ class Words:
 
     # ---- calculators -----------------------------------------------------------------------------
     @cached_property
+    def calculators(self) -> list[str]:
+        """Calculator ids a calculation specification may name: those pack cases can carry, and
+        every calculator of the kit when calculator vignettes are installed."""
+        from simulator.spec.instantiate import vignette_source
+
+        return sorted(calculators.CALCULATORS) if vignette_source() is not None else sorted(self.feeding)
+
+    @cached_property
     def feeding(self) -> dict[str, list[str]]:
         """Calculator id -> the diagnoses whose cases carry every required input of it (at least
         one a measured value), for calculators with a numeric answer."""
@@ -204,7 +212,7 @@ class Words:
         except calculators.CalculatorInputError:
             names = {normalise(n): c.id for c in calculators.CALCULATORS.values() for n in (c.id, c.name)}
             return Rejection("unknown-calculator", f"'{text}' is not a calculator of the kit{suggest(text, names)}; "
-                             f"write one of {', '.join(self.feeding)}")
+                             f"write one of {', '.join(self.calculators)}")
         return cid
 
     def name(self, text: str) -> str | None:
@@ -240,15 +248,17 @@ _WORDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def vocabulary(sim, kind: str = "diagnosis", rng: random.Random | None = None, names: int = 8) -> str:
     """The specification format for a prompt: each key, what it takes and a few examples.
     `names` diagnoses are listed (sampled with `rng`, else the first by id) and the text says
-    that any other diagnosis of the packs may be written too; for `kind="calculation"` every
-    calculator a case can carry is listed by id (they are few)."""
+    that any other diagnosis of the packs may be written too; for `kind="calculation"` as many
+    calculator ids are listed the same way."""
     words = Words.of(sim)
     ids = sorted(sim.diagnoses)
     shown = rng.sample(ids, min(names, len(ids))) if rng is not None else ids[:names]
     dx_names = ", ".join(sim.diagnoses[d].name for d in shown)
     lines = ["Write a case specification, one 'key: value' per line:"]
     if kind == "calculation":
-        lines.append(f"calculator: one of {', '.join(sorted(words.feeding))}")
+        calcs = words.calculators
+        listed = rng.sample(calcs, min(names, len(calcs))) if rng is not None else calcs[:names]
+        lines.append(f"calculator: any calculator id, e.g. {', '.join(listed)}")
         lines.append(f"diagnosis: optional, a diagnosis whose patients carry its inputs, e.g. {dx_names}")
     else:
         lines.append(f"diagnosis: any diagnosis of the packs (name, synonym or ICD-10 id), e.g. {dx_names}")

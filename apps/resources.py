@@ -128,12 +128,13 @@ def simulator_or_stop():
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def clinical_env(_sim, sim_id: int, options: int):
+def clinical_env(_sim, sim_id: int, options: int, case_format: str = "note"):
     """The clinical environment over the loaded simulator (`options` multiple-choice answers,
-    0 for a free answer). `sim_id` keys the cache to one simulator object."""
+    0 for a free answer; cases shown as a "note" or as "lines"). `sim_id` keys the cache to one
+    simulator object."""
     from azmed.envs.clinical import ClinicalEnv
 
-    return ClinicalEnv(simulator=_sim, choices=options)
+    return ClinicalEnv(simulator=_sim, choices=options, case_format=case_format)
 
 
 # ---- models -----------------------------------------------------------------------------------

@@ -87,9 +87,10 @@ class Rejection:
 class Verdict:
     """The grade of one answer. `parsed` is what was understood of it (None when nothing could be
     parsed: `formatted` is then False and a trainer applies its format penalty); `why` explains the
-    grade to a person. Shared by every environment (azmed.envs.base)."""
+    grade to a person; `reason` names what was wrong with an unusable answer, countable in metrics. Shared by every environment (azmed.envs.base)."""
 
     correct: bool
     parsed: Any
     why: str
     formatted: bool = True
+    reason: str | None = None      # a short category when the answer could not be used (e.g. "no-call")

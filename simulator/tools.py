@@ -46,7 +46,7 @@ from simulator import calculators
 from simulator.calculators import CalcResult, Calculator, CalculatorInputError, Input, UnknownCalculatorError
 from simulator.calculators.base import answer_correct, fmt
 from simulator.calculators.inputs import InputUnitError, read_number
-from simulator.case import Rejection
+from simulator.case import Rejection, Verdict
 from simulator.render import quantity_text, with_unit
 from simulator.unit_spelling import display_unit, unit_spelling
 from simulator.verify import normalise
@@ -381,3 +381,25 @@ def _demo_number(inp: Input, value: float, unit: str | None, reg=None) -> str:
         if var is not None and unit_spelling(var, unit) is not None and quantity_text(var, value, unit) is not None:
             return with_unit(quantity_text(var, value, unit), unit_spelling(var, unit))
     return with_unit(fmt(value), display_unit(inp.unit))
+
+
+# ---- grading an answer written as a call ------------------------------------------------------------
+
+def grade_call(answer: str, truth: Any, kind: str) -> Verdict:
+    """Grade a solver's answer that must be one calculator call: the call is parsed and run on the
+    kit's calculators and its result graded like any calculator answer (`answer_correct`). A call
+    that cannot be parsed or run is a format failure whose `reason` is its FAILURE_REASONS key.
+
+    >>> grade_call("anion_gap(sodium=140, chloride=104, bicarbonate=24)", 12, "integer").correct
+    True
+    >>> grade_call("The gap is 12.", 12, "integer").reason
+    'no-call'
+    """
+    out = execute_call(answer or "")
+    if isinstance(out, ToolFailure):
+        return Verdict(False, None, f"{out.reason}: {out.detail}", formatted=False, reason=out.reason)
+    calc = calculators.get(out.result.calculator)
+    ok = answer_correct(out.answer, truth, kind)
+    got = calc.answer_text(out.answer)
+    return Verdict(ok, {"call": out.call.text, "result": got},
+                   f"{out.call.text} = {got} ({'right' if ok else f'expected {truth}'})")

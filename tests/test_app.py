@@ -307,11 +307,13 @@ def test_ask_model_needs_a_case_then_shows_the_solver_prompt(app, sim):
     at.radio(key="ask_source").set_value("Paste a case")
     at = ok(at.run())
     at = ok(at.text_area(key="ask_pasted").set_value(to_lines(case, sim.registry)).run())
+    prompt = at.code[0].value  # a clinical note, free answer
+    assert "Choose one" not in prompt and case.label not in prompt and sim.diagnoses[case.label].name not in prompt
+    at = ok(at.radio(key="ask_shown").set_value("name: value lines").run())
+    at = ok(at.radio(key="ask_format").set_value("multiple choice (4 options)").run())
     prompt = at.code[0].value
     assert summary(case, sim.registry) in prompt and case.label not in prompt
     assert prompt.count(";") >= 3  # multiple choice: the label among its differentials
-    at = ok(at.radio(key="ask_format").set_value("free answer").run())
-    assert "Choose one" not in at.code[0].value
 
 
 def test_ask_model_rejects_a_pasted_case_with_the_reason(app):
@@ -442,7 +444,8 @@ def test_ask_model_with_the_run_adapter(app, two_step_run, sim):
     assert not at.error or all(e.value.startswith("Wrong") or e.value.startswith("Unparseable") for e in at.error)
     raw = at.code[1].value  # after the prompt
     env = ClinicalEnv(simulator=sim, choices=0)
-    verdict = env.verify(env.diagnosis_task(case), "" if raw == "(empty)" else raw)
+    text, style, _ = env.maker.case_text(case, case.seed or 0)
+    verdict = env.verify(env.maker.diagnosis(case, text, style, "playground"), "" if raw == "(empty)" else raw)
     shown = texts(at.success) + texts(at.error)
     assert len(shown) == 1 and verdict.why in shown[0]
     assert shown[0].startswith("Correct" if verdict.correct else "Wrong" if verdict.formatted else "Unparseable")

@@ -1,5 +1,8 @@
-"""The clinical environment on the protocol: every task type seeds, prompts without the hidden
-answer, verifies right and wrong answers, and validates proposals (rejections counted by reason)."""
+"""The clinical environment on the protocol, with edit proposals over 'name: value unit' lines and
+multiple-choice diagnoses (`proposals: edit`, `case_format: lines`, `choices: 4`, no tools): every
+task type seeds, prompts without the hidden answer, verifies right and wrong answers, and
+validates proposals (rejections counted by reason). The default configuration (notes, free text,
+calculator calls, case specifications) is tested in test_clinical_notes_env.py."""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from azmed.envs.clinical import HELDOUT_SEED_BASE, TASK_TYPES, ClinicalEnv
 
 @pytest.fixture(scope="module")
 def env(extra_pack_dir):
-    return ClinicalEnv(packs_dirs=[str(extra_pack_dir)], seed_tasks_per_type=4)
+    return ClinicalEnv(packs_dirs=[str(extra_pack_dir)], seed_tasks_per_type=4, proposals="edit",
+                       case_format="lines", choices=4, tools=[])
 
 
 def test_is_an_environment(env):

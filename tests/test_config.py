@@ -90,7 +90,7 @@ def test_an_adapter_in_a_run_folder_brings_its_model_and_system_prompt(tmp_path)
 
 @pytest.mark.parametrize("command, keys", [
     ("train", ["trainer.lr (float) = 0.0001: ", "envs.<env>.task_types.<task_type>.solve (int) = 8: ",
-               "envs.clinical.options.choices (int) = 4: ", "envs.code.options.timeout (float) = 2.0: "]),
+               "envs.clinical.options.choices (int) = 0: ", "envs.code.options.timeout (float) = 2.0: "]),
     ("finetune", ["data.eval_fraction (float) = 0.2: ", "heldout.max_new_tokens (int) = 32: "]),
     ("eval", ["model.system_prompt (str) = ", "real_cases.jsonl (str | None) = None: ", "batch_size (int) = 16: "]),
 ])

@@ -116,8 +116,7 @@ def test_step_follows_the_case(sim, dx, case_args, expected):
 def test_next_step_tasks_carry_the_step_of_their_case(sim):
     env = ClinicalEnv(task_types=("next_step",), simulator=sim)
     seen = {}
-    for seed in range(400):
-        task = env.task_from_seed("next_step", seed)
+    for task in env.maker.from_seeds("next_step", range(400), "simulator"):
         dx = sim.diagnoses[task.meta["diagnosis"]]
         step = dx.management[task.meta["management"]]
         assert task.answer == step.first_line

@@ -14,12 +14,12 @@ from simulator import criteria as C
 
 @pytest.fixture(scope="module")
 def env(sim):
-    return ClinicalEnv(task_types=("diagnosis",), simulator=sim)
+    return ClinicalEnv(task_types=("diagnosis",), choices=4, simulator=sim)
 
 
 def test_no_option_but_the_label_fires_or_is_nested(sim, env):
     by_name = {d.name: d.id for d in sim.diagnoses.values()}
-    tasks = env._tasks_from_seeds("diagnosis", range(1200))
+    tasks = env.maker.from_seeds("diagnosis", range(1200), "simulator")
     assert len(tasks) >= 1000
     with_evidence = 0
     for task in tasks:

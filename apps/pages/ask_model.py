@@ -1,9 +1,10 @@
 """Ask a model: the base model, or the base model with a LoRA adapter from a run folder, answers a
-diagnosis task built from the Case lab's current case (or a pasted one); the page shows the
+diagnosis task built from the Case lab's current case (or a pasted one), written as a clinical
+note or as 'name: value' lines, free answer or multiple choice; the page shows the
 prompt, the raw answer, the parsed answer and the verdict of the clinical environment.
 
 Run with `azmed app`. The task, prompt and grading are the clinical environment's own
-(`ClinicalEnv.diagnosis_task`, `solve_prompt`, `verify`), so what you see is what self-play and
+(`ClinicalEnv.maker.diagnosis`, `solve_prompt`, `verify`), so what you see is what self-play and
 `azmed eval` score. Generation is `azmed.generation.generate` (greedy at temperature 0).
 
 Limits: the model is loaded once per (model, adapter) and kept for the whole server (a 135M
@@ -19,6 +20,7 @@ from apps.case_view import CURRENT_CASE, check_case, draw_case, headline
 from apps.resources import clinical_env, generation_lock, load_policy, settings, show_error, simulator_or_stop
 from apps.run_folder import find_adapters
 from simulator.case import Case, Rejection
+from simulator.notes import NoteError
 
 sim = simulator_or_stop()
 reg = sim.registry
@@ -68,13 +70,20 @@ with st.expander(f"The case: {headline(case)}", expanded=False):
     draw_case(case, reg)
 
 # ---- the task -----------------------------------------------------------------------------------
-c1, c2, c3 = st.columns(3)
-answer_format = c1.radio("Answer", ["multiple choice (4 options)", "free answer"], key="ask_format")
+c0, c1, c2, c3 = st.columns(4)
+shown_as = c0.radio("Case shown as", ["clinical note", "name: value lines"], key="ask_shown")
+answer_format = c1.radio("Answer", ["free answer", "multiple choice (4 options)"], key="ask_format")
 max_new_tokens = c2.number_input("Max new tokens", min_value=4, max_value=1024, value=48, step=8, key="ask_tokens")
 temperature = c3.slider("Temperature (0 = greedy)", min_value=0.0, max_value=1.5, value=0.0, step=0.1,
                         key="ask_temperature")
-env = clinical_env(sim, id(sim), 4 if answer_format.startswith("multiple") else 0)
-task = env.diagnosis_task(case)
+env = clinical_env(sim, id(sim), 4 if answer_format.startswith("multiple") else 0,
+                   "note" if shown_as.startswith("clinical") else "lines")
+try:
+    text, style, _ = env.maker.case_text(case, case.seed or 0)
+except NoteError as exc:
+    st.error(f"This case cannot be written as a note: {exc}. Show it as lines instead.")
+    st.stop()
+task = env.maker.diagnosis(case, text, style, "playground")
 prompt = env.solve_prompt(task)
 st.markdown("**Prompt** (the solver's view: the diagnosis is never in it)")
 st.code(prompt, language=None, wrap_lines=True)

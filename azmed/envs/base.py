@@ -27,8 +27,11 @@ What the base class owns:
 - batched defaults: `validate_many` and `verify_many` loop over `validate` and `verify`; an
   environment that can batch (the code environment runs all programs in one sandbox call)
   overrides them.
-- `sample_tasks` (fresh tasks from the environment's own generator; none by default) and
-  `close` (release what the environment started; nothing by default).
+- `sample_tasks` (fresh tasks from the environment's own generator; none by default),
+  `demonstration` / `proposal_demonstration` (correct answers and valid proposals written by the
+  environment itself, for the trainer's warm-up; none by default), `in_setting` (a task asked
+  "direct" or with "tools"; unchanged by default) and `close` (release what the environment
+  started; nothing by default).
 
 Everything here is plain data and pure functions of the environment: no torch, no model.
 """
@@ -152,6 +155,22 @@ class Environment(abc.ABC):
         range (the trainer's `selfplay.env_tasks`). None by default: the environment has no
         generator of its own, and the solver's tasks all come from the buffer."""
         return []
+
+    def demonstration(self, task: Task) -> str | None:
+        """A correct answer to `task`, written as the solver should write it, from the
+        environment's own knowledge (no human label); the trainer's warm-up learns from these.
+        None by default: the environment has no demonstrations."""
+        return None
+
+    def proposal_demonstration(self, task_type: str, rng: random.Random) -> str | None:
+        """A valid proposal of `task_type`, written as the proposer should write it (for the
+        warm-up); None by default."""
+        return None
+
+    def in_setting(self, task: Task, setting: str) -> Task:
+        """`task` asked in an evaluation setting ("direct" or "tools"); unchanged by default (an
+        environment without tools asks every task one way)."""
+        return task
 
     def close(self) -> None:
         """Release what the environment started (a sandbox pool). Nothing by default."""

@@ -38,7 +38,6 @@ same specification and seed give the same case and the same note, byte for byte.
 
 from __future__ import annotations
 
-import importlib
 import random
 from collections import Counter
 from dataclasses import dataclass, field
@@ -53,11 +52,10 @@ from simulator.notes import STYLES, Note, NoteError, render_note, scan
 from simulator.notes.lexicon import lexicon
 from simulator.spec.format import Spec, parse_spec
 from simulator.spec.twists import Miss, apply_twists, check_twists, demographics, resolve
-from simulator.spec.vocabulary import SEVERITY_BANDS, Words
+from simulator.spec.vocabulary import SEVERITY_BANDS, Words, vignette_source
 
 MAX_DRAWS = 200
 NOTE_ATTEMPTS = 8    # note wordings tried so that no hidden finding is denied in the note
-VIGNETTE_SOURCE = ("simulator.vignettes", "calculator_case")
 
 
 @dataclass(frozen=True)
@@ -109,16 +107,6 @@ class Instance:
     def __iter__(self):
         yield self.case
         yield self.note
-
-
-def vignette_source() -> Callable | None:
-    """`calculator_case(sim, calculator_id, seed)` of simulator.vignettes when installed, else None."""
-    module_name, function = VIGNETTE_SOURCE
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    return getattr(module, function, None)
 
 
 def instantiate(sim, spec: Spec | str, seed: int, calculator_case: Callable | None = None) -> Instance | Rejection:

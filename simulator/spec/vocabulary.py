@@ -23,10 +23,12 @@ vocabulary until a vignette source makes its patients (see `simulator.spec.insta
 from __future__ import annotations
 
 import difflib
+import importlib
 import random
 import weakref
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from simulator import calculators
 from simulator import criteria as C
@@ -80,6 +82,20 @@ def suggest(text: str, options) -> str:
     return f"; did you mean '{close[0]}'?" if close else ""
 
 
+VIGNETTE_SOURCE = ("simulator.vignettes", "calculator_case")
+
+
+def vignette_source() -> Any:
+    """`calculator_case(sim, calculator_id, seed)` of simulator.vignettes when installed, else None."""
+    module_name, function = VIGNETTE_SOURCE
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    return getattr(module, function, None)
+
+
+
 class Words:
     """The vocabulary of one simulator (see the module docstring)."""
 
@@ -121,8 +137,6 @@ class Words:
     def calculators(self) -> list[str]:
         """Calculator ids a calculation specification may name: those pack cases can carry, and
         every calculator of the kit when calculator vignettes are installed."""
-        from simulator.spec.instantiate import vignette_source
-
         return sorted(calculators.CALCULATORS) if vignette_source() is not None else sorted(self.feeding)
 
     @cached_property

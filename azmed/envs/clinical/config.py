@@ -1,0 +1,61 @@
+"""Options of the clinical environment (`envs.clinical.options.*` in a training config,
+`ClinicalEnv(**options)` in code), and the seed ranges that keep training and held-out apart.
+
+    from azmed.envs.clinical import ClinicalEnv
+    env = ClinicalEnv(case_format="note", choices=0, tools=["calculation"], proposals="spec")
+
+Seeds: training draws cases, vignettes and note wordings from seeds below `TRAIN_SEED_RANGE`;
+the held-out suite uses seeds from `HELDOUT_SEED_BASE` upward, so it never overlaps training.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from azmed.envs.base import EnvConfig
+
+TASK_TYPES = ("diagnosis", "abduction", "calculation", "next_step", "self_edit")
+# What a task type's proposals specify, in `simulator.spec` terms: a diagnosis or a calculator.
+SPEC_KIND = {"diagnosis": "diagnosis", "next_step": "diagnosis", "calculation": "calculation"}
+HELDOUT_SEED_BASE = 2_000_000_000
+TRAIN_SEED_RANGE = 1_000_000_000
+SETTINGS = ("direct", "tools")
+
+
+class ClinicalEnvConfig(EnvConfig):
+    """Options of the clinical environment (`make_env("clinical", **options)`)."""
+
+    task_types: list[str] = Field(default_factory=lambda: list(TASK_TYPES), description="task types offered: "
+                                  + ", ".join(TASK_TYPES))
+    packs: str | list[str] = Field("all", description="rule packs whose cases are used: 'all', a pack name or "
+                                   "a list of them")
+    case_format: Literal["note", "lines"] = Field(
+        "note", description="how the solver reads a case: 'note' (a clinical note in one of five styles, "
+        "simulator.notes) or 'lines' ('name: value unit' lines)")
+    choices: int = Field(0, ge=0, description="answer options of a diagnosis task (0 = free-text answer, graded "
+                         "through names, synonyms and ICD-10 codes)")
+    tools: list[str] = Field(default_factory=lambda: ["calculation"], description="task types the solver answers "
+                             "with one calculator call (simulator.tools grammar), executed by the environment; "
+                             "[] = every answer is direct")
+    tool_count: int = Field(3, ge=1, le=10, description="calculators listed in a tool prompt (those whose names "
+                            "best match the question)")
+    proposals: Literal["spec", "edit"] = Field(
+        "spec", description="what the proposer writes for diagnosis, calculation and next_step: 'spec' (a case "
+        "specification, simulator.spec) or 'edit' (the changed lines of a reference case); abduction and "
+        "self_edit always edit a case")
+    calculators: str | list[str] = Field("all", description="calculators of calculation tasks drawn from the "
+                                         "simulator: 'all' or a list of ids")
+    packs_dirs: list[str] = Field(default_factory=list, description="extra folders of rule packs to load")
+    seed_tasks_per_type: int = Field(8, ge=1, description="simulator tasks that start each task type's buffer")
+    lenient: bool = Field(True, description="drop a minority of unknown lines in an edit proposal instead of "
+                          "rejecting it (see simulator.validation.parse_case)")
+
+    @field_validator("task_types", "tools")
+    @classmethod
+    def _known_task_types(cls, value: list[str]) -> list[str]:
+        unknown = sorted(set(value) - set(TASK_TYPES))
+        if unknown:
+            raise ValueError(f"unknown clinical task types {unknown}; choose from {list(TASK_TYPES)}")
+        return value

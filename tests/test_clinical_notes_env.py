@@ -1,0 +1,123 @@
+"""The clinical environment as the main run uses it: cases read as notes, free-text diagnoses,
+calculations answered with a calculator call that the environment executes, next steps that
+follow the case, proposals written as case specifications, and the environment's own
+demonstrations."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from azmed.envs.base import Rejection, Task
+from azmed.envs.clinical import ClinicalEnv
+from simulator import calculators
+
+SPEC_TYPES = ("diagnosis", "calculation", "next_step")
+
+
+@pytest.fixture(scope="module")
+def env(sim):
+    return ClinicalEnv(simulator=sim, seed_tasks_per_type=6, task_types=SPEC_TYPES)
+
+
+@pytest.mark.parametrize("task_type", SPEC_TYPES)
+def test_seed_tasks_are_notes_made_from_specifications(env, task_type):
+    tasks = env.seed_tasks(task_type)
+    assert len(tasks) == 6 and len({t.key for t in tasks}) == 6
+    for task in tasks:
+        assert task.meta["source"] == "seed" and task.meta["spec"]
+        assert task.payload["format"] == "note" and task.payload["style"]
+        prompt = env.solve_prompt(task)
+        assert task.payload["text"].strip() in prompt
+        if task_type == "diagnosis":
+            dx = env.sim.diagnoses[task.answer]
+            assert dx.id not in prompt and "Choose one" not in prompt
+        if task_type == "next_step":
+            assert task.answer not in prompt
+        demo = env.demonstration(task)
+        assert env.verify(task, demo).correct, (task_type, demo, env.verify(task, demo))
+        assert not env.verify(task, "banana").correct
+
+
+def test_a_calculation_is_answered_with_a_call_the_environment_runs(env):
+    task = env.seed_tasks("calculation")[0]
+    prompt = env.solve_prompt(task)
+    assert task.payload["tools"] and "Calculators:" in prompt and task.payload["question"] in prompt
+    demo = env.demonstration(task)
+    assert demo.startswith(task.payload["calculator"] + "(")
+    right = env.verify(task, f"I will compute it. {demo}")
+    assert right.correct and right.parsed["call"] == demo
+    for text, reason in [("The value is 12.", "no-call"), (f"{demo} {demo}", "two-calls"),
+                         ("not_a_calculator(x=1)", "unknown-calculator"), (f"{task.payload['calculator']}(", "malformed")]:
+        v = env.verify(task, text)
+        assert not v.correct and not v.formatted and v.reason == reason, (text, v)
+
+
+def test_settings_ask_the_same_calculation_two_ways(env):
+    task = env.seed_tasks("calculation")[1]
+    direct = env.in_setting(task, "direct")
+    assert not direct.payload["tools"] and direct.key != task.key and direct.answer == task.answer
+    assert "Calculators:" not in env.solve_prompt(direct)
+    assert env.verify(direct, env.demonstration(direct)).correct  # the value written out
+    assert env.in_setting(direct, "tools").payload["tools"]
+    diag = env.seed_tasks("diagnosis")[0]
+    assert env.in_setting(diag, "tools") is diag
+    with pytest.raises(ValueError):
+        env.in_setting(task, "oracle")
+
+
+def test_specification_proposals_become_tasks_labelled_by_the_engine(env):
+    rng = random.Random(5)
+    refs = env.seed_tasks("diagnosis")[:2]
+    prompt = env.propose_prompt("diagnosis", refs, rng)
+    assert "Write a case specification" in prompt and refs[0].meta["spec"] in prompt
+    text = "diagnosis: diabetic ketoacidosis\nseverity: severe\nage: 33\nsex: F\ntwist: style triage"
+    task = env.validate("diagnosis", text, refs)
+    assert isinstance(task, Task), task
+    assert task.meta["source"] == "proposed" and task.answer in env.sim.diagnoses
+    assert task.payload["style"] == "triage"
+    again = env.validate("diagnosis", "Diagnosis: DKA\nAge: 33\nSex: F\nSeverity: severe\nTwist: style triage", refs)
+    assert isinstance(again, Rejection) and again.reason == "duplicate"
+    for bad, reason in [("diagnosis: dragon pox", "unknown-diagnosis"), ("hello there", "spec-parse"),
+                        ("diagnosis: DKA\ntwist: juggle glucose", "unknown-twist")]:
+        r = env.validate("diagnosis", bad, refs)
+        assert isinstance(r, Rejection) and r.reason == reason, (bad, r)
+    r = env.validate("diagnosis", "calculator: anion_gap", refs)
+    assert isinstance(r, Rejection) and r.reason == "schema"
+    r = env.validate("calculation", "diagnosis: sepsis", refs)
+    assert isinstance(r, Rejection) and r.reason == "schema"
+
+
+def test_calculation_specifications_reach_every_calculator(sim):
+    env = ClinicalEnv(simulator=sim, task_types=["calculation"])  # nothing proposed or seeded yet
+    made = {}
+    for i, calc in enumerate(sorted(calculators.CALCULATORS)):
+        task = env.validate("calculation", f"calculator: {calc}\ntwist: style referral")
+        assert isinstance(task, Task), (calc, task)
+        assert task.payload["calculator"] == calc
+        assert env.verify(task, env.demonstration(task)).correct, calc
+        made[calc] = task
+    assert len(made) == len(calculators.CALCULATORS)
+
+
+def test_proposal_demonstrations_are_valid_specifications(env):
+    rng = random.Random(11)
+    for task_type in SPEC_TYPES:
+        ok = 0
+        for _ in range(10):
+            text = env.proposal_demonstration(task_type, rng)
+            ok += isinstance(env.validate(task_type, text), Task)
+        assert ok >= 9, (task_type, ok)
+
+
+def test_heldout_calculations_cycle_through_every_calculator(env):
+    n = 2 * len(calculators.CALCULATORS)
+    tasks = env.heldout_tasks(n, task_types=("calculation",))
+    assert len(tasks) == n
+    assert {t.payload["calculator"] for t in tasks} == set(calculators.CALCULATORS)
+    assert [t.key for t in tasks] == [t.key for t in env.heldout_tasks(n, task_types=("calculation",))]
+    assert all(t.meta["source"] == "heldout" for t in tasks)
+    train = env.sample_tasks("calculation", 20, random.Random(0))
+    assert all(t.meta["source"] == "simulator" for t in train)
+    assert not {t.key for t in tasks} & {t.key for t in train}

@@ -64,33 +64,40 @@ def merged_lora(policy: Policy):
 
 def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0,
              top_p: float = 1.0, batch_size: int = 32, backend: str = "hf",
-             stop_strings: Sequence[str] | None = None, repeats: int = 1) -> list[Completion]:
-    """Sample `repeats` completions per prompt (prompts already chat-formatted), returned
-    prompt by prompt in the order of `prompts`. `temperature` 0 means greedy decoding.
+             stop_strings: Sequence[str] | None = None, repeats: int | Sequence[int] = 1) -> list[Completion]:
+    """Sample `repeats` completions per prompt (prompts already chat-formatted; one count for all,
+    or one per prompt), returned prompt by prompt in the order of `prompts`. `temperature` 0
+    means greedy decoding.
 
-    With `repeats` > 1 (Monte-Carlo solve rates) each prompt is prefilled once and its KV cache
-    copied to its repeats, which saves most of the cost of short answers to long prompts."""
+    A prompt sampled several times (Monte-Carlo solve rates, a proposer's batch) is prefilled once
+    and its KV cache copied to its repeats, which saves most of the cost of short answers to long
+    prompts."""
     if not prompts:
         return []
+    counts = [repeats] * len(prompts) if isinstance(repeats, int) else list(repeats)
+    if len(counts) != len(prompts) or min(counts) < 1:
+        raise ValueError("repeats must be a count >= 1, or one such count per prompt")
     if backend == "vllm":
-        return _generate_vllm(policy, [p for p in prompts for _ in range(repeats)], max_new_tokens=max_new_tokens,
-                              temperature=temperature, top_p=top_p, stop_strings=stop_strings)
+        return _generate_vllm(policy, [p for p, k in zip(prompts, counts) for _ in range(k)],
+                              max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+                              stop_strings=stop_strings)
     import torch
 
     tok = policy.tokenizer
     encoded = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    results: list[Completion | None] = [None] * (len(prompts) * repeats)
+    first = [0] * len(prompts)  # where each prompt's completions start in the result
+    for i in range(1, len(prompts)):
+        first[i] = first[i - 1] + counts[i - 1]
+    results: list[Completion | None] = [None] * sum(counts)
     sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=top_p) if temperature > 0 \
         else dict(do_sample=False, temperature=None, top_k=None, top_p=None)
     if stop_strings:
         sampling.update(stop_strings=list(stop_strings), tokenizer=tok)
     eos = policy.eos_id
-    per_call = max(1, batch_size // repeats)
     policy.model.eval()
     with merged_lora(policy), torch.inference_mode(), policy.autocast():
-        for start in range(0, len(order), per_call):
-            idx = order[start:start + per_call]
+        for idx in _calls(order, counts, batch_size):
             width = max(len(encoded[i]) for i in idx)
             ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
             mask = torch.zeros((len(idx), width), dtype=torch.long)
@@ -98,32 +105,53 @@ def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, tem
                 ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
                 mask[row, width - len(encoded[i]):] = 1
             ids, mask = ids.to(policy.device), mask.to(policy.device)
+            rows = torch.repeat_interleave(torch.arange(len(idx)), torch.tensor([counts[i] for i in idx]))
             extra = {}
-            if repeats > 1:
-                extra["past_key_values"] = _shared_prefill(policy.model, ids, mask, repeats)
-                ids, mask = ids.repeat_interleave(repeats, 0), mask.repeat_interleave(repeats, 0)
+            if len(rows) > len(idx):
+                extra["past_key_values"] = _shared_prefill(policy.model, ids, mask, rows.to(policy.device))
+                ids, mask = ids[rows.to(policy.device)], mask[rows.to(policy.device)]
             out = policy.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                         pad_token_id=tok.pad_token_id, eos_token_id=eos, use_cache=True,
                                         **sampling, **extra)
             new = out[:, width:].tolist()
-            for row in range(len(new)):
-                i = idx[row // repeats]
+            seen: dict[int, int] = {}
+            for row, r in enumerate(rows.tolist()):
+                i = idx[r]
                 completion, finished = cut_at_eos(new[row], eos)
-                results[i * repeats + row % repeats] = Completion(
+                results[first[i] + seen.get(i, 0)] = Completion(
                     encoded[i], completion, tok.decode(completion, skip_special_tokens=True), finished)
+                seen[i] = seen.get(i, 0) + 1
     return results  # type: ignore[return-value]
 
 
-def _shared_prefill(model, ids, mask, repeats: int):
-    """The KV cache of every prompt but its last token, computed once and repeated `repeats`
-    times along the batch; `generate` then starts from the last prompt token."""
+def _calls(order: list[int], counts: list[int], batch_size: int) -> list[list[int]]:
+    """Prompts (in `order`) cut into generate calls of at most `batch_size` completions (a prompt
+    with more repeats than that gets a call of its own).
+
+    >>> _calls([0, 1, 2], [4, 4, 1], 8)
+    [[0, 1], [2]]
+    """
+    calls: list[list[int]] = []
+    used = batch_size
+    for i in order:
+        if used + counts[i] > batch_size:
+            calls.append([])
+            used = 0
+        calls[-1].append(i)
+        used += counts[i]
+    return calls
+
+
+def _shared_prefill(model, ids, mask, rows):
+    """The KV cache of every prompt but its last token, computed once and copied to the batch
+    rows `rows` (row r samples prompt rows[r]); `generate` then starts from the last prompt token."""
     from transformers import DynamicCache
 
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
     cache = DynamicCache()
     model(input_ids=ids[:, :-1], attention_mask=mask[:, :-1], position_ids=pos[:, :-1], past_key_values=cache,
           use_cache=True, logits_to_keep=1)
-    cache.batch_repeat_interleave(repeats)
+    cache.batch_select_indices(rows)
     return cache
 
 

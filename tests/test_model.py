@@ -133,3 +133,5 @@ def test_repeats_share_the_prefill_and_match_separate_generation(tiny_model_dir)
         assert o.prompt_ids == alone[i // 3].prompt_ids
     sampled = generate(policy, prompts, max_new_tokens=8, temperature=1.0, repeats=4)
     assert len({tuple(o.completion_ids) for o in sampled[:4]}) > 1  # repeats are independent samples
+    varied = generate(policy, prompts, max_new_tokens=5, temperature=0.0, repeats=[2, 3], batch_size=4)
+    assert [o.completion_ids for o in varied] == [alone[0].completion_ids] * 2 + [alone[1].completion_ids] * 3

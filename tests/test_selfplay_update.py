@@ -9,8 +9,8 @@ import torch
 
 from azmed.model import LoraSpec, ModelSpec, load_policy, lora_state
 from azmed.generation import generate
-from azmed.selfplay.update import Sample, _collate, completion_logprobs, make_optimizer, micro_batches, \
-    policy_gradient_update
+from azmed.selfplay.update import Sample, Unit, _collate, completion_logprobs, make_optimizer, micro_batches, \
+    plan_units, policy_gradient_update, unit_logprobs
 from tests.test_model import tiny_model_dir  # noqa: F401  (fixture)
 
 
@@ -95,9 +95,9 @@ def test_gradient_is_clipped_to_the_configured_norm(policy):
     prompt = policy.tokenizer(policy.chat("hello"), add_special_tokens=False)["input_ids"]
     opt, _ = make_optimizer(policy.model, 1e-3, 0.0, 0, 10, "constant")
     samples = [Sample(prompt, [100 + i, 200 + i, policy.eos_id], 50.0 * (-1) ** i) for i in range(4)]
-    stats = policy_gradient_update(policy, opt, samples, micro_batch_tokens=64, grad_clip=0.01)
+    stats = policy_gradient_update(policy, opt, samples, micro_batch_tokens=len(prompt) + 6, grad_clip=0.01)
     assert stats["grad_norm"] > 0.01  # reported before clipping
-    assert stats["micro_batches"] >= 2  # the token budget split the step
+    assert stats["micro_batches"] >= 2  # the token budget split the step (a shared prompt's group too)
     total = torch.sqrt(sum((p.grad.float() ** 2).sum() for p in policy.model.parameters() if p.grad is not None))
     assert float(total) == pytest.approx(0.01, rel=1e-3)
 
@@ -110,3 +110,31 @@ def test_kl_to_base_and_ppo_clip_run(policy):
                                    ppo_clip=0.2, update_epochs=3)
     assert stats["kl"] > 0  # the adapter was already away from the base (lora_B non-zero)
     assert 0.0 <= stats["clip_frac"] <= 1.0
+
+
+def test_completions_of_one_prompt_share_its_forward_pass_exactly(policy):
+    """A shared prompt (run once, its cache copied to each completion) gives the same
+    log-probabilities and the same LoRA gradients as each sequence computed on its own."""
+    prompt = policy.tokenizer(policy.chat("a patient note, long enough to matter " * 5), add_special_tokens=False)["input_ids"]
+    samples = [Sample(prompt, [100, 200, 300, policy.eos_id], 1.0, 0.8), Sample(prompt, [150, policy.eos_id], -0.5, 0.8),
+               Sample(prompt, [120, 220, 320, 420, 520], 0.25, 0.8)]
+    units = plan_units(samples, micro_batch_tokens=4096)
+    assert units == [Unit((1, 0, 2), True)]
+    pad = policy.tokenizer.pad_token_id
+
+    def grads(shared):
+        policy.model.zero_grad(set_to_none=True)
+        group = [samples[i] for i in units[0].indices]
+        logp, cmask = unit_logprobs(policy.model, group, shared, pad, "cpu")
+        adv = torch.tensor([s.advantage for s in group]).unsqueeze(1)
+        (-(logp * cmask * adv).sum()).backward()
+        return logp.detach() * cmask, {n: p.grad.clone() for n, p in policy.model.named_parameters() if p.requires_grad}
+
+    lp_shared, g_shared = grads(True)
+    lp_alone, g_alone = grads(False)
+    assert torch.allclose(lp_shared, lp_alone, atol=1e-4)
+    assert all(torch.allclose(g_shared[n], g_alone[n], atol=1e-5, rtol=1e-3) for n in g_alone)
+    assert sum(float(g.abs().sum()) for g in g_alone.values()) > 0
+    # a group larger than the token budget is split; prompts seen once are batched as before
+    split = plan_units(samples + [Sample([7, 8], [9], 1.0)], micro_batch_tokens=len(prompt) + 10)
+    assert [u.shared for u in split].count(False) >= 1 and sorted(i for u in split for i in u.indices) == [0, 1, 2, 3]

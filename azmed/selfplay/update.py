@@ -12,13 +12,24 @@ when asked. Samples whose advantage is 0 give no gradient and are skipped (their
 count in T, so the token mean is the same as if they were computed). The eos that ended a
 completion is trained on too: stopping is part of the answer.
 
-Speed (DESIGN §9): sequences are sorted by length and packed into micro-batches of at most
-`micro_batch_tokens` padded tokens; `logits_to_keep` limits the 49,152-way log-softmax to the
-completion; fp32 master weights with bf16 autocast on CPUs that support it; one optimizer step
-per call with the global gradient norm clipped.
+Speed (DESIGN §9): completions of one prompt (a proposer's batch, a task's Monte-Carlo
+rollouts) share one forward pass of that prompt: the prompt is run once with gradients, its KV
+cache is copied to each completion, and the completions run on top of it, so a 500-token note
+answered 4 times costs 500 + 4 x the answer's tokens instead of 4 x 530 (the gradient is the
+same; the prompt's activations receive the gradients of every completion). Other sequences are
+sorted by length and packed into micro-batches of at most `micro_batch_tokens` padded tokens.
+`logits_to_keep` limits the 49,152-way log-softmax to the completion; fp32 master weights with
+bf16 autocast on CPUs that support it; one optimizer step per call with the global gradient norm
+clipped. `micro_batch_tokens` also bounds a shared prompt's group (a larger group is split).
 
 Layout of a micro-batch: [left padding][prompt][completion][right padding], position ids from
-the attention mask, exactly as during generation.
+the attention mask, exactly as during generation. A shared group: the prompt alone (positions
+0..P-1), then [completion][right padding] at positions P.. with the prompt's cache.
+
+Memory: activations kept for the backward pass are about 1.2 MB per token for SmolLM2-135M
+under bf16 autocast, so `micro_batch_tokens` is the memory knob; `gradient_checkpointing`
+(`trainer.gradient_checkpointing`) trades a second forward pass for most of that memory and
+turns prompt sharing off (the model does not keep a cache under checkpointing).
 """
 
 from __future__ import annotations
@@ -112,9 +123,84 @@ def completion_logprobs(model, ids, mask, pos, wc: int, temperature: float = 1.0
     return logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
 
 
+@dataclass(frozen=True)
+class Unit:
+    """Samples computed together: `shared` ones all have the same prompt (run once)."""
+
+    indices: tuple[int, ...]
+    shared: bool
+
+
+def plan_units(samples: Sequence[Sample], micro_batch_tokens: int, share_prompts: bool = True) -> list[Unit]:
+    """Samples grouped for computation: completions of the same prompt (and temperature) share
+    the prompt's forward pass, in groups of at most `micro_batch_tokens` (prompt + padded
+    completions); the other samples go into length-sorted micro-batches.
+
+    >>> s = [Sample([1, 2, 3], [4], 1.0), Sample([1, 2, 3], [5, 6], 1.0), Sample([9], [8], 1.0)]
+    >>> plan_units(s, 100)
+    [Unit(indices=(0, 1), shared=True), Unit(indices=(2,), shared=False)]
+    """
+    by_prompt: dict[tuple, list[int]] = {}
+    for i, s in enumerate(samples):
+        by_prompt.setdefault((tuple(s.prompt_ids), s.temperature), []).append(i)
+    units: list[Unit] = []
+    singles: list[int] = []
+    for (prompt, _), idx in by_prompt.items():
+        if not share_prompts or len(idx) < 2:
+            singles += idx
+            continue
+        idx.sort(key=lambda i: len(samples[i].completion_ids))
+        chunk: list[int] = []
+        for i in idx:
+            width = len(samples[i].completion_ids)
+            if chunk and len(prompt) + (len(chunk) + 1) * width > micro_batch_tokens:
+                units.append(Unit(tuple(chunk), True))
+                chunk = []
+            chunk.append(i)
+        units.append(Unit(tuple(chunk), len(chunk) > 1) if len(chunk) > 1 else Unit(tuple(chunk), False))
+    for temp in sorted({samples[i].temperature for i in singles}):
+        idx = [i for i in singles if samples[i].temperature == temp]
+        units += [Unit(tuple(idx[k] for k in b), False)
+                  for b in micro_batches([samples[i].length for i in idx], micro_batch_tokens)]
+    return units
+
+
+def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, device: str):
+    """(log-probabilities of each completion token (n, wc), completion mask (n, wc)) of one unit,
+    under logits / temperature; with `shared`, the common prompt runs once (see the docstring)."""
+    temperature = samples[0].temperature
+    if not shared:
+        ids, mask, pos, cmask, wc = _collate(samples, pad_id, device)
+        return completion_logprobs(model, ids, mask, pos, wc, temperature), cmask
+    from transformers import DynamicCache
+
+    n, wc = len(samples), max(len(s.completion_ids) for s in samples)
+    prompt = torch.tensor([samples[0].prompt_ids], dtype=torch.long, device=device)
+    comp = torch.full((n, wc), pad_id, dtype=torch.long)
+    cmask = torch.zeros((n, wc), dtype=torch.float32)
+    for r, s in enumerate(samples):
+        comp[r, :len(s.completion_ids)] = torch.tensor(s.completion_ids, dtype=torch.long)
+        cmask[r, :len(s.completion_ids)] = 1.0
+    comp, cmask = comp.to(device), cmask.to(device)
+    cache = DynamicCache()
+    first = model(input_ids=prompt, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1].float()
+    first = torch.log_softmax(first / temperature, dim=-1)[0]                     # (V,)
+    logp = first[comp[:, 0]].unsqueeze(1)                                         # (n, 1)
+    if wc > 1:
+        p = prompt.shape[1]
+        cache.batch_select_indices(torch.zeros(n, dtype=torch.long, device=device))
+        attn = torch.cat([torch.ones((n, p), dtype=torch.long, device=device), cmask[:, :-1].long()], dim=1)
+        pos = (p + torch.arange(wc - 1, device=device)).unsqueeze(0).expand(n, -1)
+        logits = model(input_ids=comp[:, :-1], attention_mask=attn, position_ids=pos, past_key_values=cache,
+                       use_cache=True).logits.float() / temperature
+        rest = logits.gather(-1, comp[:, 1:].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, dim=-1)
+        logp = torch.cat([logp, rest], dim=1)
+    return logp, cmask
+
+
 def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample], *, micro_batch_tokens: int,
                            grad_clip: float, scheduler=None, ppo_clip: float | None = None,
-                           update_epochs: int = 1, kl_coef: float = 0.0) -> dict[str, float]:
+                           update_epochs: int = 1, kl_coef: float = 0.0, share_prompts: bool = True) -> dict[str, float]:
     """One optimizer step (per epoch) on `samples`; returns loss, grad norm, tokens, seconds."""
     t0 = time.perf_counter()
     model = policy.model
@@ -126,33 +212,33 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
     if not active or total_tokens == 0:
         stats["update_s"] = time.perf_counter() - t0
         return stats
-    batches = []
-    for temp in sorted({s.temperature for s in active}):
-        idx = [i for i, s in enumerate(active) if s.temperature == temp]
-        batches += [[idx[k] for k in b] for b in micro_batches([active[i].length for i in idx], micro_batch_tokens)]
+    share = share_prompts and not getattr(model, "is_gradient_checkpointing", False)
+    units = plan_units(active, micro_batch_tokens, share)
+    pad, device = policy.tokenizer.pad_token_id, policy.device
+    stats["computed_tokens"] = float(sum(
+        len(active[u.indices[0]].prompt_ids) + sum(len(active[i].completion_ids) for i in u.indices) if u.shared
+        else sum(active[i].length for i in u.indices) for u in units))
     model.train()
     old: dict[int, torch.Tensor] = {}
     ref: dict[int, torch.Tensor] = {}
     with torch.no_grad(), policy.autocast():
-        for b, idx in enumerate(batches):
-            ids, mask, pos, _, wc = _collate([active[i] for i in idx], policy.tokenizer.pad_token_id, policy.device)
-            temp = active[idx[0]].temperature
+        for b, u in enumerate(units):
+            group = [active[i] for i in u.indices]
             if update_epochs > 1:
-                old[b] = completion_logprobs(model, ids, mask, pos, wc, temp)
+                old[b] = unit_logprobs(model, group, u.shared, pad, device)[0]
             if kl_coef > 0:
                 with model.disable_adapter():
-                    ref[b] = completion_logprobs(model, ids, mask, pos, wc, temp)
+                    ref[b] = unit_logprobs(model, group, u.shared, pad, device)[0]
     params = [p for p in model.parameters() if p.requires_grad]
     clipped = counted = 0.0
     for _ in range(update_epochs):
         optimizer.zero_grad(set_to_none=True)
         loss_sum = kl_sum = 0.0
-        for b, idx in enumerate(batches):
-            group = [active[i] for i in idx]
-            ids, mask, pos, cmask, wc = _collate(group, policy.tokenizer.pad_token_id, policy.device)
-            adv = torch.tensor([s.advantage for s in group], dtype=torch.float32, device=policy.device).unsqueeze(1)
+        for b, u in enumerate(units):
+            group = [active[i] for i in u.indices]
+            adv = torch.tensor([s.advantage for s in group], dtype=torch.float32, device=device).unsqueeze(1)
             with policy.autocast():
-                logp = completion_logprobs(model, ids, mask, pos, wc, group[0].temperature)
+                logp, cmask = unit_logprobs(model, group, u.shared, pad, device)
             ratio = torch.exp(logp - (old[b] if b in old else logp.detach()))
             per_token = ratio * adv
             if ppo_clip is not None:
@@ -174,7 +260,8 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
     if scheduler is not None:
         scheduler.step()
     stats["clip_frac"] = clipped / counted if counted else 0.0
-    stats["micro_batches"] = float(len(batches))
+    stats["micro_batches"] = float(len(units))
+    stats["shared_groups"] = float(sum(u.shared for u in units))
     stats["update_s"] = time.perf_counter() - t0
     model.eval()
     return stats

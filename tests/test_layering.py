@@ -3,7 +3,7 @@ simulator/, azmed/ and apps/ (function-level ones included, read from the source
 module's own layer or a lower one, never up.
 
     simulator                       the case simulator: never imports azmed, apps or torch
-    azmed.runs                      run folders, JSONL, atomic writes, the console
+    azmed.runs, azmed.memory        run folders, JSONL, atomic writes, the console; process memory
     azmed.config, azmed.run_status the one config loader; a run's status file
     azmed.model, azmed.sandbox      model loading; isolated execution
     azmed.generation, envs, real_cases   generation; the environment protocol (no model); real cases
@@ -27,7 +27,7 @@ from tests.conftest import ROOT
 
 LAYERS = [
     ["simulator"],
-    ["azmed.runs"],
+    ["azmed.runs", "azmed.memory"],
     ["azmed.config", "azmed.run_status"],
     ["azmed.model", "azmed.sandbox"],
     ["azmed.generation", "azmed.envs", "azmed.real_cases"],

@@ -91,6 +91,12 @@ class ParityEnv(Environment):
         self.calls.append(("verify", list(zip(tasks, verdicts))))
         return verdicts
 
+    def demonstration(self, task: Task) -> str:
+        return "a" if task.answer else "ab"  # a right answer: its length has the task's parity
+
+    def proposal_demonstration(self, task_type: str, rng: random.Random) -> str:
+        return "x" * (2 * rng.randrange(1, 20))  # a valid proposal: even length
+
     def close(self) -> None:
         self.closed = True
 
@@ -216,3 +222,68 @@ def test_train_runs_checkpoints_saves_the_adapter_and_closes_the_environment(tra
     assert (run / "adapter" / "adapter_config.json").is_file() and result["adapter"] == str(run / "adapter")
     assert (run / "checkpoints" / "step-000002" / "state.json").is_file()
     assert env.closed and "heldout" not in result  # this environment declares no held-out suite
+
+
+def test_warmup_learns_the_environments_demonstrations_then_self_play_trains_on_rollouts(trainer, monkeypatch):
+    """Warm-up steps train on the environment's demonstrations (advantage 1, so their likelihood
+    rises); self-play steps with `train_rollouts` train the solver on the rollouts of the proposals
+    that joined the buffer, and `solve_sources` adds up to the solver batch."""
+    import azmed.selfplay.trainer as loop
+    from azmed.selfplay.update import unit_logprobs
+
+    cfg = trainer.cfg
+    cfg.selfplay.warmup.steps, cfg.selfplay.warmup.solve, cfg.selfplay.warmup.propose = 1, 4, 2
+    cfg.selfplay.train_rollouts = True
+    cfg.envs["parity"].task_types["parity"].keep = "all"
+    policy, tok = trainer.policy, trainer.policy.tokenizer
+    batches = []
+    real_update = loop.policy_gradient_update
+    monkeypatch.setattr(loop, "policy_gradient_update",
+                        lambda policy, opt, batch, **kw: batches.append(list(batch)) or real_update(policy, opt, batch, **kw))
+
+    def likelihood(samples):
+        with torch.no_grad():
+            return sum(float((lp * m).sum()) for lp, m in
+                       (unit_logprobs(policy.model, [s], False, tok.pad_token_id, "cpu") for s in samples))
+
+    warm = trainer.step()
+    demos = batches[0]
+    assert warm["phase"] == "warmup" and warm["solve_sources"] == {} and warm["proposals"] == {}
+    assert warm["groups"]["parity/parity/solve_demo"]["n"] == 4 and warm["groups"]["parity/parity/propose_demo"]["n"] == 2
+    assert len(demos) == 6 and all(s.advantage == 1.0 and s.completion_ids[-1] == policy.eos_id for s in demos)
+    texts = [tok.decode(s.completion_ids[:-1]) for s in demos]
+    assert set(texts[:4]) <= {"a", "ab"} and all(len(t) % 2 == 0 for t in texts[4:])
+    # its loss is the demonstrations' negative log-likelihood, token mean; a small step along its
+    # gradient raises their likelihood
+    tokens = sum(len(d.completion_ids) for d in demos)
+    sgd = torch.optim.SGD([p for p in policy.model.parameters() if p.requires_grad], lr=1e-3)
+    before = likelihood(demos)
+    stats = real_update(policy, sgd, demos, micro_batch_tokens=4096, grad_clip=1e9)
+    assert stats["nll"] == pytest.approx(-before / tokens, rel=1e-3)
+    assert likelihood(demos) > before
+    assert "warm-up on demonstrations" in loop_console(warm)
+
+    record = trainer.step()
+    assert record["phase"] == "selfplay"
+    solves = record["groups"]["parity/parity/solve"]["n"]
+    sources = record["solve_sources"]["parity/parity"]
+    assert sum(sources.values()) == solves
+    valid = round(record["proposals"]["parity/parity"]["valid"] * 6)
+    assert sources["proposed"] >= cfg.selfplay.mc_rollouts * valid  # every kept proposal's rollouts
+    assert sources["simulator"] == 3  # env_tasks: half of the 6 buffer answers came fresh
+    assert record["memory"]["peak_rss_mb"] > 0
+
+
+def loop_console(record):
+    from azmed.selfplay.metrics import console_line
+
+    return console_line(record, 10)
+
+
+def test_a_time_budget_stops_training_cleanly_before_the_final_check(trainer):
+    trainer.cfg.trainer.steps = 50
+    trainer.cfg.trainer.time_budget_min = 0.001
+    result = trainer.train()
+    assert result["steps"] == 1 and "time budget" in result["stopped_early"]
+    assert (trainer.run_dir / "adapter" / "adapter_config.json").is_file()
+    assert (trainer.run_dir / "checkpoints" / "step-000001" / "state.json").is_file()

@@ -41,6 +41,8 @@ class TaskTypeSettings(StrictModel):
     solve_tokens: int = Field(24, ge=1, description="max new tokens of an answer")
     keep: Literal["all", "learnable"] = Field("all", description="valid proposals kept in the buffer: all, or only "
                                               "those the solver solves sometimes but not always (0 < p < 1)")
+    warmup: bool = Field(True, description="learn from the environment's demonstrations of this type during the "
+                         "warm-up steps (selfplay.warmup)")
 
 
 class EnvSettings(StrictModel):
@@ -55,12 +57,26 @@ class EnvSettings(StrictModel):
         "listed here runs with the defaults")
 
 
+class WarmupSettings(StrictModel):
+    """Steps of learning from the environment's own demonstrations (correct answers and valid
+    proposals it writes itself, no human label) before self-play starts: a small model that never
+    writes a calculator call or a specification gets no reward to learn from."""
+
+    steps: int = Field(0, ge=0, description="warm-up steps (each one LoRA update on demonstrations only)")
+    solve: int = Field(8, ge=0, description="solver demonstrations per task type and warm-up step (fresh "
+                       "simulator tasks answered by the environment)")
+    propose: int = Field(2, ge=0, description="proposer demonstrations per task type and warm-up step (valid "
+                         "proposals written by the environment), for task types the proposer plays")
+
+
 class SelfPlaySettings(StrictModel):
     """The self-play game (DESIGN §5)."""
 
     references: int = Field(3, ge=0, description="K: buffer tasks shown to the proposer as references")
-    mc_rollouts: int = Field(4, ge=1, description="n: solver rollouts per valid proposal for its solve rate "
-                             "(not trained on)")
+    mc_rollouts: int = Field(4, ge=1, description="n: solver rollouts per valid proposal for its solve rate")
+    train_rollouts: bool = Field(False, description="train the solver on the Monte-Carlo rollouts of the proposals "
+                                 "that join the buffer (their answers were sampled and graded already; R-Zero "
+                                 "style), besides the `solve` tasks drawn from the buffer")
     buffer_cap: int = Field(2048, ge=1, description="tasks kept per (environment, task type); the oldest leave first")
     invalid_penalty: float = Field(-0.5, le=0, description="proposer reward of a rejected proposal "
                                    "(parse, schema, implausible, duplicate, ...)")
@@ -70,6 +86,8 @@ class SelfPlaySettings(StrictModel):
     env_tasks: float = Field(0.0, ge=0, le=1, description="fraction of each step's solver tasks drawn fresh from "
                              "the environment's own generator (`sample_tasks`, training seeds only) instead of "
                              "the buffer; 0 = pure self-play")
+    warmup: WarmupSettings = Field(default_factory=WarmupSettings, description="learning from the environment's "
+                                   "demonstrations before self-play")
 
 
 class RolloutSettings(StrictModel):
@@ -88,7 +106,16 @@ class TrainerSettings(StrictModel):
     warmup_steps: int = Field(0, ge=0, description="linear learning-rate warm-up steps")
     schedule: Literal["constant", "cosine"] = Field("constant", description="learning rate after warm-up")
     grad_clip: float = Field(1.0, gt=0, description="max global gradient norm")
-    micro_batch_tokens: int = Field(4096, ge=64, description="padded tokens per forward/backward chunk (memory bound)")
+    micro_batch_tokens: int = Field(2048, ge=64, description="padded tokens per forward/backward chunk; activation "
+                                    "memory is about 1.2 MB a token for SmolLM2-135M (the memory knob)")
+    share_prompts: bool = Field(True, description="completions of one prompt share its forward pass in the update "
+                                "(same gradient, less work)")
+    gradient_checkpointing: bool = Field(False, description="recompute activations in the backward pass: most of "
+                                         "the update's memory for about a third more update time (turns prompt "
+                                         "sharing off)")
+    time_budget_min: float | None = Field(None, gt=0, description="wall-clock minutes for the whole run, final "
+                                          "check included: training stops early, cleanly, when the next step would "
+                                          "not leave `eval.reserve_min` for the check (None = run every step)")
     ppo_clip: float | None = Field(None, gt=0, description="PPO ratio clip epsilon (matters when update_epochs > 1)")
     update_epochs: int = Field(1, ge=1, description="passes over each step's samples (1 = on-policy REINFORCE)")
     kl_coef: float = Field(0.0, ge=0, description="weight of a k3 KL penalty to the base model (0 = off)")
@@ -112,6 +139,8 @@ class EvalSettings(StrictModel):
                                   description="held-out task types, for suites that offer several (sim-heldout)")
     batch_size: int = Field(32, ge=1, description="prompts generated together")
     max_new_tokens: int = Field(24, ge=1, description="tokens generated per answer")
+    reserve_min: float = Field(5.0, ge=0, description="minutes kept for the final check when "
+                               "`trainer.time_budget_min` is set")
 
 
 class TrainConfig(StrictModel):

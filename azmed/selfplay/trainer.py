@@ -6,26 +6,37 @@ enabled environments; Task-Relative REINFORCE++ updates the adapter once per ste
     trainer = SelfPlayTrainer(load_config("configs/clinical-smoke.yaml"))
     trainer.train()               # or SelfPlayTrainer.resume("runs/<run>").train()
 
-One step, for every enabled (environment, task type):
-1. propose: B prompts with K references from the buffer -> generate -> `validate_many`, given
-   the references the proposer saw (the clinical environment applies a proposal's changed lines
-   to the last one); the environment rejects a task equal to a known one as a `duplicate`;
-2. learnability: n solver rollouts per valid proposal (not trained on) -> solve rate p ->
-   r = 1 - p for 0 < p < 1, else 0; rejected proposals get `invalid_penalty`; valid tasks join
-   the buffer (task types set `keep: learnable` keep only those with 0 < p < 1);
-3. solve: B tasks from the buffer (newest unserved first, then uniform), plus optionally fresh
-   tasks from the environment's own generator (`sample_tasks`) -> generate -> `verify_many` ->
-   r = 1 / 0, or `format_penalty` when unparseable;
+Warm-up (`selfplay.warmup.steps`): the first steps learn only from the environment's own
+demonstrations (`Environment.demonstration` on fresh simulator tasks, `proposal_demonstration`
+for the proposer): a small model that never writes a calculator call or a specification gets no
+reward to learn from. The loss is the token-mean log-likelihood of the demonstrations (the same
+update with every advantage 1). No human label is involved: the environment knows the answers.
+
+One self-play step, for every enabled (environment, task type):
+1. propose: one prompt with K references from the buffer, sampled B times (one shared prefill)
+   -> `validate_many`; the environment rejects a task equal to a known one as a `duplicate`;
+2. learnability: n solver rollouts per valid proposal -> solve rate p -> r = 1 - p for
+   0 < p < 1, else 0; rejected proposals get `invalid_penalty`; valid tasks join the buffer
+   (`keep: learnable` keeps only those with 0 < p < 1), and with `selfplay.train_rollouts` the
+   rollouts of the tasks that joined are the solver's training answers for them;
+3. solve: `solve` tasks from the buffer (newest unserved first, then uniform), plus optionally
+   fresh tasks from the environment's own generator (`selfplay.env_tasks`) -> `verify_many` ->
+   r = 1 / 0, or `format_penalty` when unusable;
 4. advantages normalised per (environment, task type, role) -> one policy-gradient update.
 All generation of a phase runs as one batched call (at the largest token limit of the phase,
 each completion then cut at its own) so the batch is as large as possible; the LoRA is merged
-during generation.
+during generation. Every solver answer records where its task came from (`solve_sources`:
+proposed, seed, simulator) and the proposer's figures (`proposals`: valid rate, share in the
+learnability band, distinct diagnoses or calculators, duplicates, solve-rate histogram).
+
+`trainer.time_budget_min` ends training early, cleanly, when the next step would not leave
+`eval.reserve_min` for the final check; the run then saves, checks and says so.
 
 The trainer sees environments only through `azmed.envs.base.Environment`. The run folder
 (`azmed.runs.RunFolder`) gets config.yaml, metrics.jsonl, samples.jsonl, checkpoints/ and, at
 the end, adapter/ and the held-out comparison on each enabled environment's held-out suite
-(heldout.json); status.json says whether the run is running,
-finished or stopped (`azmed.run_status`).
+(heldout.json); status.json says whether the run is running, finished or stopped
+(`azmed.run_status`).
 """
 
 from __future__ import annotations
@@ -41,12 +52,13 @@ from typing import Any, Sequence
 from azmed.config import save_config
 from azmed.envs.base import Environment, Rejection, Task
 from azmed.generation import Completion, generate
+from azmed.memory import process_memory, release_memory
 from azmed.run_status import tracked, update_status
 from azmed.runs import RunFolder, RunLog, atomic_folder, default_run_dir, progress_bar
 from azmed.selfplay import checkpoint as ckpt
 from azmed.selfplay.buffer import TaskBuffer
 from azmed.selfplay.config import ConfigError, TaskTypeSettings, TrainConfig, load_config
-from azmed.selfplay.metrics import Outcome, console_line, overall, summarise_groups
+from azmed.selfplay.metrics import Outcome, console_line, curriculum, overall, summarise_groups
 from azmed.selfplay.rewards import propose_reward, solve_rate, solve_reward, task_relative_advantages
 from azmed.selfplay.update import Sample, make_optimizer, policy_gradient_update
 
@@ -57,13 +69,15 @@ class _Job:
 
     env: str
     task_type: str
-    role: str              # "propose", "solve" or "mc" (learnability rollout, not trained on)
+    role: str              # "propose", "solve", "mc" (learnability rollout) or "demo" (warm-up)
     prompt: str
     max_tokens: int
     task: Task | None = None
     rejection: Rejection | None = None
     completion: Completion | None = None
     refs: tuple = ()        # the reference tasks the proposer was shown
+    demo: str | None = None  # a warm-up demonstration (the completion trained on)
+    proposer: bool = False   # a demonstration of the proposer's role
 
 
 class SelfPlayTrainer:
@@ -105,6 +119,7 @@ class SelfPlayTrainer:
         if not self.settings:
             raise ConfigError("every task type is disabled: enable at least one envs.<env>.task_types.<type>")
 
+        self._clock = time.perf_counter()
         random.seed(cfg.run.seed)
         torch.manual_seed(cfg.run.seed)
         import numpy as np
@@ -115,6 +130,9 @@ class SelfPlayTrainer:
         self.policy = load_policy(cfg.model, adapter=resume_adapter or cfg.init_adapter,
                                   lora=cfg.lora, trainable=True)
         t = cfg.trainer
+        if t.gradient_checkpointing:
+            self.policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+            self.policy.model.enable_input_require_grads()
         self.optimizer, self.scheduler = make_optimizer(self.policy.model, t.lr, t.weight_decay, t.warmup_steps,
                                                         t.steps, t.schedule)
         self.state = ckpt.TrainState(step=0, buffers={}, rng=self.rng, optimizer=self.optimizer,
@@ -130,8 +148,9 @@ class SelfPlayTrainer:
         else:
             for (name, tt) in self.settings:
                 buf = TaskBuffer(cfg.selfplay.buffer_cap)
-                buf.extend(self.envs[name].seed_tasks(tt))
+                buf.extend(_sourced(self.envs[name].seed_tasks(tt), "seed"))
                 self.state.buffers[f"{name}/{tt}"] = buf
+        self._elapsed_before = float(self.state.extra.get("elapsed_s", 0.0))
         for name, env in self.envs.items():  # proposals equal to a known task are duplicates
             env.remember([t for k, b in self.state.buffers.items() if k.startswith(name + "/") for t in b.tasks()])
 
@@ -148,9 +167,9 @@ class SelfPlayTrainer:
         return cls(cfg, run_dir=run_dir, _resume_from=latest)
 
     # ---- one step ---------------------------------------------------------------------------------
-    def _generate(self, jobs: list[_Job], repeats: int = 1) -> tuple[float, int]:
-        """Fill `job.completion` for every job (all of one role) in one batched call; with
-        `repeats`, jobs come in runs of `repeats` equal prompts that share one prefill.
+    def _generate(self, jobs: list[_Job]) -> tuple[float, int]:
+        """Fill `job.completion` for every job (all of one role) in one batched call; consecutive
+        jobs with the same prompt share one prefill (a proposer's batch, a task's rollouts).
 
         Decoding a small batch costs about as much per token as a full one (it is overhead-bound
         on CPU), so jobs with different token limits share the call with the largest limit and
@@ -160,73 +179,136 @@ class SelfPlayTrainer:
         t0 = time.perf_counter()
         r = self.cfg.rollout
         temperature = r.propose_temperature if jobs[0].role == "propose" and r.propose_temperature else r.temperature
-        outs = generate(self.policy, [self.policy.chat(j.prompt) for j in jobs[::repeats]],
-                        max_new_tokens=max(j.max_tokens for j in jobs), temperature=temperature, top_p=r.top_p,
-                        batch_size=r.batch_size, backend=r.backend, repeats=repeats)
+        prompts, counts = [], []
+        for j in jobs:
+            if prompts and j.prompt == prompts[-1]:
+                counts[-1] += 1
+            else:
+                prompts.append(j.prompt)
+                counts.append(1)
+        outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in jobs),
+                        temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=r.backend,
+                        repeats=counts)
         tokens = 0
-        for j, o in zip(jobs, outs):
+        for j, o in zip(jobs, outs, strict=True):
             if len(o.completion_ids) > j.max_tokens or (len(o.completion_ids) == j.max_tokens and o.finished):
                 ids = o.completion_ids[: j.max_tokens]
                 o = Completion(o.prompt_ids, ids, self.policy.tokenizer.decode(ids, skip_special_tokens=True), False)
             j.completion = o
             tokens += len(o.completion_ids) + int(o.finished)
+        release_memory()
         return time.perf_counter() - t0, tokens
 
     def _solver_tasks(self, name: str, tt: str, n: int) -> list[Task]:
         buf = self.state.buffers[f"{name}/{tt}"]
         n_env = round(n * self.cfg.selfplay.env_tasks)
-        fresh = self.envs[name].sample_tasks(tt, n_env, self.rng) if n_env else []
+        fresh = _sourced(self.envs[name].sample_tasks(tt, n_env, self.rng), "simulator") if n_env else []
         return fresh + buf.sample(n - len(fresh), self.rng)
 
+    @property
+    def warming_up(self) -> bool:
+        return self.state.step < self.cfg.selfplay.warmup.steps
+
     def step(self) -> dict[str, Any]:
-        """One self-play step: propose, learnability, solve, one update; logs and returns its record."""
+        """One step: a warm-up step on demonstrations, or a self-play step (propose, learnability,
+        solve); then one update. Logs and returns its record."""
         t_start = time.perf_counter()
         times = {"generate": 0.0, "validate": 0.0, "verify": 0.0, "update": 0.0}
         trained: list[tuple[_Job, Outcome]] = []
-        gen_tokens, new_valid, dups = self._propose(times, trained)
-        gen_tokens += self._solve(times, trained)
-
-        # advantages per (env, task type, role) group, then one update of the LoRA
-        sp, r, t = self.cfg.selfplay, self.cfg.rollout, self.cfg.trainer
-        keep = [(j, o) for j, o in trained if (sp.train_propose if o.group[2] == "propose" else sp.train_solve)]
-        advantages = task_relative_advantages([o.reward for _, o in keep], [o.group for _, o in keep])
-        eos = self.policy.eos_id
-        batch = [Sample(j.completion.prompt_ids, j.completion.completion_ids + ([eos] if j.completion.finished else []),
-                        a, (r.propose_temperature or r.temperature) if j.role == "propose" else r.temperature)
-                 for (j, _), a in zip(keep, advantages)]
+        new_valid: dict[str, int] = defaultdict(int)
+        dups: dict[str, int] = defaultdict(int)
+        warmup = self.warming_up
+        if warmup:
+            gen_tokens = 0
+            batch = self._demonstrations(trained)
+        else:
+            gen_tokens, new_valid, dups = self._propose(times, trained)
+            gen_tokens += self._solve(times, trained)
+            batch = self._samples_with_advantages(trained)
+        t = self.cfg.trainer
         upd = policy_gradient_update(self.policy, self.optimizer, batch, micro_batch_tokens=t.micro_batch_tokens,
                                      grad_clip=t.grad_clip, scheduler=self.scheduler, ppo_clip=t.ppo_clip,
-                                     update_epochs=t.update_epochs, kl_coef=t.kl_coef)
+                                     update_epochs=t.update_epochs, kl_coef=t.kl_coef,
+                                     share_prompts=t.share_prompts and not t.gradient_checkpointing)
         times["update"] = upd.pop("update_s")
+        memory = process_memory()  # the update is the largest phase: its peak is the step's peak
+        release_memory()
         self.state.step += 1
 
         total = time.perf_counter() - t_start
-        groups = summarise_groups(o for _, o in trained)
+        outcomes = [o for _, o in trained]
+        groups = summarise_groups(outcomes)
+        sources, proposals = curriculum(outcomes)
         record = {
-            "step": self.state.step, "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "overall": overall(groups), "groups": groups,
+            "step": self.state.step, "phase": "warmup" if warmup else "selfplay",
+            "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "overall": overall(groups), "groups": groups, "solve_sources": sources, "proposals": proposals,
             "buffers": {k: {"size": len(b), "new_valid": new_valid[k], "novelty": _novelty(new_valid[k], dups[k])}
                         for k, b in self.state.buffers.items()},
             "update": {**upd, "lr": self.scheduler.get_last_lr()[0]},
             "time": {**{k: round(v, 3) for k, v in times.items()}, "total": round(total, 3)},
             "tokens": {"generated": gen_tokens,
                        "per_s": round(gen_tokens / times["generate"], 1) if times["generate"] else 0.0},
+            "memory": memory,
         }
         self.log.write_step(record)
         self.log.write_samples(self._samples(trained))
         return record
 
+    def _samples_with_advantages(self, trained: list[tuple[_Job, Outcome]]) -> list[Sample]:
+        """The step's trained answers with their Task-Relative REINFORCE++ advantages."""
+        sp, r = self.cfg.selfplay, self.cfg.rollout
+        keep = [(j, o) for j, o in trained if (sp.train_propose if o.group[2] == "propose" else sp.train_solve)]
+        advantages = task_relative_advantages([o.reward for _, o in keep], [o.group for _, o in keep])
+        eos = self.policy.eos_id
+        return [Sample(j.completion.prompt_ids, j.completion.completion_ids + ([eos] if j.completion.finished else []),
+                       a, (r.propose_temperature or r.temperature) if j.role == "propose" else r.temperature)
+                for (j, _), a in zip(keep, advantages)]
+
+    def _demonstrations(self, trained: list[tuple[_Job, Outcome]]) -> list[Sample]:
+        """A warm-up step's batch: the environment's correct answers to fresh simulator tasks and
+        its valid proposals, as completions of the prompts the solver and the proposer see, each
+        with advantage 1 (so the update maximises their log-likelihood)."""
+        w, tok, eos = self.cfg.selfplay.warmup, self.policy.tokenizer, self.policy.eos_id
+        jobs: list[_Job] = []
+        for (name, tt), s in self.settings.items():
+            if not s.warmup:
+                continue
+            env = self.envs[name]
+            for task in env.sample_tasks(tt, w.solve, self.rng):
+                demo = env.demonstration(task)
+                if demo:
+                    jobs.append(_Job(name, tt, "demo", env.solve_prompt(task), s.solve_tokens, task=task,
+                                     demo=demo))
+            if s.propose and w.propose:
+                refs = self.state.buffers[f"{name}/{tt}"].references(self.cfg.selfplay.references, self.rng)
+                prompt = env.propose_prompt(tt, refs, self.rng)
+                for _ in range(w.propose):
+                    demo = env.proposal_demonstration(tt, self.rng)
+                    if demo:
+                        jobs.append(_Job(name, tt, "demo", prompt, s.propose_tokens, demo=demo, proposer=True))
+        samples = []
+        for j in jobs:
+            ids = tok(j.demo, add_special_tokens=False)["input_ids"]
+            j.completion = Completion(tok(self.policy.chat(j.prompt), add_special_tokens=False)["input_ids"], ids,
+                                      j.demo, True)
+            role = "propose_demo" if j.proposer else "solve_demo"
+            trained.append((j, Outcome((j.env, j.task_type, role), 1.0, len(ids))))
+            samples.append(Sample(j.completion.prompt_ids, ids + [eos], 1.0, 1.0))
+        return samples
+
     def _propose(self, times: dict[str, float], trained: list) -> tuple[int, dict[str, int], dict[str, int]]:
-        """Proposals, their validation and Monte-Carlo solve rates; valid tasks join the buffers.
+        """Proposals, their validation and Monte-Carlo solve rates; valid tasks join the buffers
+        (and, with `train_rollouts`, their rollouts are trained as the solver's answers).
         Returns generated tokens, and per buffer the new valid tasks and the duplicates."""
         sp = self.cfg.selfplay
         proposals: list[_Job] = []
         for (name, tt), s in self.settings.items():
-            buf = self.state.buffers[f"{name}/{tt}"]
-            for _ in range(s.propose):
-                refs = buf.references(sp.references, self.rng)
-                proposals.append(_Job(name, tt, "propose", self.envs[name].propose_prompt(tt, refs, self.rng),
-                                      s.propose_tokens, refs=tuple(refs)))
+            if not s.propose:
+                continue
+            refs = self.state.buffers[f"{name}/{tt}"].references(sp.references, self.rng)
+            prompt = self.envs[name].propose_prompt(tt, refs, self.rng)  # one prompt, sampled `propose` times
+            proposals += [_Job(name, tt, "propose", prompt, s.propose_tokens, refs=tuple(refs)) for _ in range(s.propose)]
         dt, tokens = self._generate(proposals)
         times["generate"] += dt
 
@@ -240,7 +322,7 @@ class SelfPlayTrainer:
             results = self.envs[name].validate_many(tt, [j.completion.text for j in mine], [j.refs for j in mine])
             for j, r in zip(mine, results, strict=True):
                 if isinstance(r, Task):
-                    j.task = r
+                    j.task = _sourced([r], "proposed")[0]
                 else:
                     j.rejection = r
                     dups[f"{name}/{tt}"] += r.reason == "duplicate"
@@ -249,29 +331,41 @@ class SelfPlayTrainer:
         mc_jobs = [_Job(j.env, j.task_type, "mc", self.envs[j.env].solve_prompt(j.task),
                         self.settings[(j.env, j.task_type)].solve_tokens, task=j.task)
                    for j in proposals if j.task is not None for _ in range(sp.mc_rollouts)]
-        dt, n = self._generate(mc_jobs, repeats=sp.mc_rollouts)
+        dt, n = self._generate(mc_jobs)
         times["generate"] += dt
         tokens += n
         t0 = time.perf_counter()
-        rates = self._grade_mc(mc_jobs)
+        verdicts = self._grade(mc_jobs)
         times["verify"] += time.perf_counter() - t0
+        by_task: dict[int, list[tuple[_Job, Any]]] = defaultdict(list)
+        for j, v in zip(mc_jobs, verdicts, strict=True):
+            by_task[id(j.task)].append((j, v))
 
         for j in proposals:
-            p = rates.get(id(j.task)) if j.task is not None else None
+            p = solve_rate([bool(v.correct) for _, v in by_task[id(j.task)]]) if j.task is not None else None
             o = Outcome((j.env, j.task_type, "propose"), propose_reward(j.task is not None, p, sp.invalid_penalty),
                         len(j.completion.completion_ids), valid=j.task is not None,
-                        reason=j.rejection.reason if j.rejection is not None else None, solve_rate=p)
+                        reason=j.rejection.reason if j.rejection is not None else None, solve_rate=p,
+                        target=_target(j.task))
             trained.append((j, o))
-            if j.task is not None:
-                key = f"{j.env}/{j.task_type}"
-                new_valid[key] += 1
-                if self.settings[(j.env, j.task_type)].keep == "all" or 0 < (p or 0) < 1:
-                    self.state.buffers[key].add(j.task)
+            if j.task is None:
+                continue
+            key = f"{j.env}/{j.task_type}"
+            new_valid[key] += 1
+            if self.settings[(j.env, j.task_type)].keep == "all" or 0 < p < 1:
+                self.state.buffers[key].add(j.task)
+                if sp.train_rollouts:
+                    trained += [(mc, self._solver_outcome(mc, v)) for mc, v in by_task[id(j.task)]]
         return tokens, new_valid, dups
+
+    def _solver_outcome(self, job: _Job, verdict) -> Outcome:
+        reward = solve_reward(verdict.correct, verdict.formatted, self.cfg.selfplay.format_penalty)
+        return Outcome((job.env, job.task_type, "solve"), reward, len(job.completion.completion_ids),
+                       correct=verdict.correct, formatted=verdict.formatted, reason=verdict.reason,
+                       source=job.task.meta.get("source", "proposed"), extra={"parsed": verdict.parsed, "why": verdict.why})
 
     def _solve(self, times: dict[str, float], trained: list) -> int:
         """Solver answers to buffer (and fresh environment) tasks, graded; returns tokens generated."""
-        fmt = self.cfg.selfplay.format_penalty
         solves = [_Job(name, tt, "solve", self.envs[name].solve_prompt(task), s.solve_tokens, task=task)
                   for (name, tt), s in self.settings.items() for task in self._solver_tasks(name, tt, s.solve)]
         dt, tokens = self._generate(solves)
@@ -279,19 +373,8 @@ class SelfPlayTrainer:
         t0 = time.perf_counter()
         verdicts = self._grade(solves)
         times["verify"] += time.perf_counter() - t0
-        for j, v in zip(solves, verdicts):
-            trained.append((j, Outcome((j.env, j.task_type, "solve"), solve_reward(v.correct, v.formatted, fmt),
-                                       len(j.completion.completion_ids), correct=v.correct, formatted=v.formatted,
-                                       extra={"parsed": v.parsed, "why": v.why})))
+        trained += [(j, self._solver_outcome(j, v)) for j, v in zip(solves, verdicts, strict=True)]
         return tokens
-
-    def _grade_mc(self, mc_jobs: list[_Job]) -> dict[int, float]:
-        """Solve rate per task (keyed by the task object's id) from its Monte-Carlo rollouts."""
-        verdicts = self._grade(mc_jobs)
-        correct: dict[int, list[bool]] = defaultdict(list)
-        for j, v in zip(mc_jobs, verdicts):
-            correct[id(j.task)].append(bool(v.correct))
-        return {k: solve_rate(v) for k, v in correct.items()}
 
     def _grade(self, jobs: list[_Job]) -> list:
         """Verdicts for solver completions, batched per environment, in the order of `jobs`."""
@@ -317,7 +400,9 @@ class SelfPlayTrainer:
                    "prompt": j.prompt, "completion": j.completion.text, "reward": o.reward}
             if o.group[2] == "solve":
                 row.update(correct=o.correct, parsed=o.extra.get("parsed"), why=o.extra.get("why"),
-                           truth=j.task.answer if j.task is not None else None)
+                           truth=j.task.answer if j.task is not None else None, source=o.source)
+            elif o.group[2].endswith("_demo"):
+                row.update(demonstration=True)
             else:
                 detail = j.rejection.detail if j.rejection is not None else None
                 row.update(valid=o.valid, rejection=o.reason, rejection_detail=detail, solve_rate=o.solve_rate,
@@ -337,6 +422,24 @@ class SelfPlayTrainer:
         with tracked(self.run_dir, steps=self.cfg.trainer.steps):
             return self._train()
 
+    def _wall(self) -> float:
+        """Seconds this run has taken so far, over every process of it (a resumed run counts the
+        time before it was killed, up to its last checkpoint)."""
+        return self._elapsed_before + time.perf_counter() - self._clock
+
+    def _out_of_time(self, last: dict[str, Any] | None) -> str | None:
+        """Why training stops before the next step (`trainer.time_budget_min`), else None: the next
+        step, as long as the last one, would not leave `eval.reserve_min` for the final check."""
+        budget = self.cfg.trainer.time_budget_min
+        if budget is None or last is None:
+            return None
+        reserve = self.cfg.eval.reserve_min if self.cfg.eval.at_end else 0.0
+        left = 60 * (budget - reserve) - self._wall()
+        if left >= last["time"]["total"]:
+            return None
+        return (f"time budget: stopping after step {self.state.step} of {self.cfg.trainer.steps} "
+                f"({budget:g} min in all, {reserve:g} kept for the final check)")
+
     def _train(self) -> dict[str, Any]:
         cfg = self.cfg
         total = cfg.trainer.steps
@@ -345,9 +448,17 @@ class SelfPlayTrainer:
         say(f"[train] run folder {self.run_dir} | envs {', '.join(self.envs)} | task types "
             f"{', '.join(f'{e}/{t}' for e, t in self.settings)} | from step {self.state.step}")
         last = None
+        stopped_early = None
         try:
             while self.state.step < total:
+                why = self._out_of_time(last)
+                if why:
+                    stopped_early = why
+                    say(f"[train] {why}")
+                    self.save()
+                    break
                 last = self.step()
+                self.state.extra["elapsed_s"] = round(self._wall(), 1)
                 say(console_line(last, total))
                 if bar is not None:
                     bar.update(1)
@@ -361,7 +472,8 @@ class SelfPlayTrainer:
         with atomic_folder(self.folder.adapter) as tmp:
             self.policy.model.save_pretrained(tmp)
         print(f"[train] adapter saved to {self.folder.adapter}", flush=True)
-        result: dict[str, Any] = {"run_dir": str(self.run_dir), "adapter": str(self.folder.adapter), "last": last}
+        result: dict[str, Any] = {"run_dir": str(self.run_dir), "adapter": str(self.folder.adapter), "last": last,
+                                  "steps": self.state.step, "stopped_early": stopped_early}
         suites = [env.heldout_suite for env in self.envs.values() if env.heldout_suite]
         if cfg.eval.at_end and suites:
             from azmed.selfplay.heldout import compare_on_heldout
@@ -378,3 +490,17 @@ def _novelty(new: int, duplicates: int) -> float | None:
     0.75
     """
     return round(new / (new + duplicates), 4) if new + duplicates else None
+
+
+def _sourced(tasks: Sequence[Task], source: str) -> list[Task]:
+    """`tasks`, each marked with where it came from (unless its environment already said)."""
+    for t in tasks:
+        t.meta.setdefault("source", source)
+    return list(tasks)
+
+
+def _target(task: Task | None) -> str | None:
+    """What a valid proposal is about, for the curriculum's coverage: its diagnosis or calculator."""
+    if task is None:
+        return None
+    return task.meta.get("diagnosis") or task.meta.get("calculator") or None

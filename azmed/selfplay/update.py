@@ -201,19 +201,20 @@ def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, d
 def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample], *, micro_batch_tokens: int,
                            grad_clip: float, scheduler=None, ppo_clip: float | None = None,
                            update_epochs: int = 1, kl_coef: float = 0.0, share_prompts: bool = True) -> dict[str, float]:
-    """One optimizer step (per epoch) on `samples`; returns loss, grad norm, tokens, seconds."""
+    """One optimizer step (per epoch) on `samples`; returns the surrogate loss, the mean negative
+    log-likelihood of the computed completion tokens per trained token (`nll`: the warm-up's
+    loss), grad norm, tokens, seconds."""
     t0 = time.perf_counter()
     model = policy.model
     total_tokens = sum(len(s.completion_ids) for s in samples)
     active = [s for s in samples if s.advantage != 0.0 and s.completion_ids] if kl_coef == 0 else \
         [s for s in samples if s.completion_ids]
     stats = {"loss": 0.0, "grad_norm": 0.0, "trained_tokens": float(total_tokens),
-             "computed_sequences": float(len(active)), "kl": 0.0, "clip_frac": 0.0}
+             "computed_sequences": float(len(active)), "kl": 0.0, "clip_frac": 0.0, "nll": 0.0}
     if not active or total_tokens == 0:
         stats["update_s"] = time.perf_counter() - t0
         return stats
-    share = share_prompts and not getattr(model, "is_gradient_checkpointing", False)
-    units = plan_units(active, micro_batch_tokens, share)
+    units = plan_units(active, micro_batch_tokens, share_prompts)
     pad, device = policy.tokenizer.pad_token_id, policy.device
     stats["computed_tokens"] = float(sum(
         len(active[u.indices[0]].prompt_ids) + sum(len(active[i].completion_ids) for i in u.indices) if u.shared
@@ -233,7 +234,7 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
     clipped = counted = 0.0
     for _ in range(update_epochs):
         optimizer.zero_grad(set_to_none=True)
-        loss_sum = kl_sum = 0.0
+        loss_sum = kl_sum = nll_sum = 0.0
         for b, u in enumerate(units):
             group = [active[i] for i in u.indices]
             adv = torch.tensor([s.advantage for s in group], dtype=torch.float32, device=device).unsqueeze(1)
@@ -246,6 +247,7 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
                 clipped += float(((per_token > clipped_term).float() * cmask).sum())
                 per_token = torch.minimum(per_token, clipped_term)
             counted += float(cmask.sum())
+            nll_sum -= float((logp.detach() * cmask).sum()) / total_tokens
             loss = -(per_token * cmask).sum() / total_tokens
             if kl_coef > 0:
                 d = ref[b] - logp
@@ -256,7 +258,7 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
             loss_sum += float(loss.detach())
         norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
         optimizer.step()
-        stats.update(loss=loss_sum, grad_norm=float(norm), kl=kl_sum)
+        stats.update(loss=loss_sum, grad_norm=float(norm), kl=kl_sum, nll=nll_sum)
     if scheduler is not None:
         scheduler.step()
     stats["clip_frac"] = clipped / counted if counted else 0.0

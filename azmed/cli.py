@@ -126,6 +126,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                  "(default with --adapter: the model its run trained)")
     v.add_argument("--adapter", default=None, help="LoRA adapter folder")
     v.add_argument("--limit", type=int, default=None, help="at most N items per suite")
+    v.add_argument("--setting", choices=("direct", "tools", "both"), default=None,
+                   help="how sim-heldout and medcalc ask: direct (answer the value, default), tools (answer with "
+                        "one calculator call, executed), or both side by side ('<suite>-tools' in the results)")
     v.add_argument("--out", default=None, help="summary JSON file")
     v.add_argument("--compare", nargs=2, metavar=("A", "B"), help="print two summaries side by side")
     v.add_argument("--medcalc-csv", default=None, help="MedCalc-Bench CSV (default: the shipped dev copy)")

@@ -9,7 +9,7 @@ runs.
 
 Writes the summary JSON to --out (default `runs/eval/eval-<time>.json`), one JSONL of per-item
 records per suite beside it (`<stem>.<suite>.jsonl`) and the Markdown table (`<stem>.md`),
-which it also prints. Settings: the flags (`--model`, `--adapter`, `--limit`, `--batch-size`,
+which it also prints. Settings: the flags (`--model`, `--adapter`, `--limit`, `--setting`, `--batch-size`,
 `--medcalc-csv`, `--agentclinic-jsonl`), then dotted overrides of
 `azmed.eval.config.EvalConfig` (`model.device=cuda`, `medcalc.max_new_tokens=96`,
 `humaneval.timeout=10`).
@@ -92,6 +92,7 @@ def flag_values(args) -> dict[str, Any]:
     if getattr(args, "adapter", None):
         values.update(run_model_flags(args.adapter))
     values.update({"model.name": args.model, "adapter": args.adapter, "limit": args.limit,
+                   "setting": getattr(args, "setting", None),
                    "batch_size": getattr(args, "batch_size", None),
                    "medcalc.csv": getattr(args, "medcalc_csv", None),
                    "agentclinic.jsonl": getattr(args, "agentclinic_jsonl", None)})

@@ -18,6 +18,7 @@ machine and batch size; the batch composition can still move a greedy choice on 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 
@@ -36,11 +37,18 @@ class SimHeldoutOptions(StrictModel):
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
                                   description="clinical task types to evaluate")
     max_new_tokens: int = Field(32, ge=1, description="tokens generated per answer")
+    tools_max_new_tokens: int = Field(96, ge=1, description="tokens generated per answer in the tools setting "
+                                      "(a calculator call is longer than a number)")
 
 
 class MedCalcOptions(StrictModel):
     csv: str = Field(str(MEDCALC_CSV), description="MedCalc-Bench CSV (the shipped dev copy by default)")
     max_new_tokens: int = Field(48, ge=1, description="tokens generated per answer")
+    tools_max_new_tokens: int = Field(128, ge=1, description="tokens generated per answer in the tools setting")
+    per_calculator: int | None = Field(None, ge=1, description="at most this many rows per calculator, the first in "
+                                       "file order (1 = the one-row-per-calculator subset); None = every row")
+    tool_count: int = Field(3, ge=1, le=10, description="calculators listed in a tools-setting prompt (those whose "
+                            "names best match the question, as in training)")
 
 
 class AgentClinicOptions(StrictModel):
@@ -74,6 +82,10 @@ class EvalConfig(StrictModel):
     max_batch_tokens: int = Field(24_000, ge=256, description="cap on (longest prompt tokens x batch) per batch, so "
                                   "long patient notes are batched smaller instead of exhausting memory")
     limit: int | None = Field(None, ge=1, description="at most this many items per suite (a quick look)")
+    setting: Literal["direct", "tools", "both"] = Field(
+        "direct", description="how suites that offer both ask (sim-heldout, medcalc): 'direct' (answer the value), "
+        "'tools' (answer with one calculator call, executed), or 'both' side by side (the tools results are "
+        "reported as '<suite>-tools')")
     progress: bool = Field(True, description="show a progress bar on stderr")
     sim_heldout: SimHeldoutOptions = Field(default_factory=SimHeldoutOptions)
     medcalc: MedCalcOptions = Field(default_factory=MedCalcOptions)

@@ -84,16 +84,28 @@ class Suite:
     group_keys: ClassVar[tuple[str, ...]] = ()
     # Text after which an answer is complete (generation of that answer stops there).
     stop_strings: ClassVar[tuple[str, ...]] = ()
+    # How the suite can ask: "direct" (answer the value) and, for some, "tools" (one calculator call).
+    settings: ClassVar[tuple[str, ...]] = ("direct",)
 
-    def __init__(self, options) -> None:
+    def __init__(self, options, setting: str = "direct") -> None:
+        if setting not in self.settings:
+            raise SuiteDataError(f"the {self.name} suite has no {setting!r} setting; it offers {', '.join(self.settings)}")
         self.options = options
+        self.setting = setting
 
     @classmethod
-    def from_config(cls, cfg: EvalConfig) -> "Suite":
-        return cls(cfg.suite_options(cls.name))
+    def from_config(cls, cfg: EvalConfig, setting: str = "direct") -> "Suite":
+        return cls(cfg.suite_options(cls.name), setting)
+
+    @property
+    def label(self) -> str:
+        """The suite's name in results: 'medcalc', or 'medcalc-tools' for its tools setting."""
+        return self.name if self.setting == "direct" else f"{self.name}-{self.setting}"
 
     @property
     def max_new_tokens(self) -> int:
+        if self.setting == "tools":
+            return self.options.tools_max_new_tokens
         return self.options.max_new_tokens
 
     def items(self, limit: int | None = None) -> list[Item]:
@@ -178,9 +190,20 @@ def suite_class(name: str) -> type[Suite]:
     return getattr(importlib.import_module(module), cls)
 
 
-def make_suite(name: str, cfg: EvalConfig | None = None) -> Suite:
-    """The suite `name` built from its options in `cfg` (defaults when None)."""
-    return suite_class(name).from_config(cfg or EvalConfig())
+def make_suite(name: str, cfg: EvalConfig | None = None, setting: str = "direct") -> Suite:
+    """The suite `name` built from its options in `cfg` (defaults when None), asking in `setting`."""
+    return suite_class(name).from_config(cfg or EvalConfig(), setting)
+
+
+def suites_in_settings(names: Sequence[str], cfg: EvalConfig) -> list[Suite]:
+    """The suites to run for `cfg.setting`: each suite in "direct", and suites that offer tools
+    in "tools" too ("both") or instead ("tools"; suites without tools then run direct)."""
+    wanted = {"direct": ("direct",), "tools": ("tools",), "both": ("direct", "tools")}[cfg.setting]
+    out = []
+    for name in names:
+        offered = [s for s in wanted if s in suite_class(name).settings] or ["direct"]
+        out += [make_suite(name, cfg, s) for s in offered]
+    return out
 
 
 # ---- the generation loop -----------------------------------------------------------------------
@@ -230,7 +253,7 @@ def run_suite(suite: Suite, policy, *, limit: int | None, batch_size: int, max_b
     chats = [policy.chat(p) for p in prompts]
     lengths = [len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in chats]
     records: list[dict | None] = [None] * len(items)
-    bar = progress_bar(len(items), suite.name, "item", progress)
+    bar = progress_bar(len(items), suite.label, "item", progress)
     t0 = time.perf_counter()
     gen_s = 0.0
     for idx in plan_batches(lengths, batch_size, max_batch_tokens):
@@ -241,7 +264,7 @@ def run_suite(suite: Suite, policy, *, limit: int | None, batch_size: int, max_b
         scores = suite.score_many([items[i] for i in idx], [o.text for o in outs])
         for i, out, score in zip(idx, outs, scores):
             it = items[i]
-            records[i] = {"suite": suite.name, "index": i, "id": it.id, "groups": it.groups, "truth": it.truth,
+            records[i] = {"suite": suite.label, "index": i, "id": it.id, "groups": it.groups, "truth": it.truth,
                           "prompt": prompts[i], "raw_answer": out.text, "stopped": out.finished,
                           "completion_tokens": len(out.completion_ids), **score}
         if bar is not None:
@@ -270,14 +293,14 @@ def evaluate(suite_names: Sequence[str], cfg: EvalConfig, out: str | Path, polic
     to `out` (rewritten after every suite, so a stopped run keeps what finished), the records
     beside it, and return the summary."""
     out = Path(out)
-    suites = [make_suite(n, cfg) for n in suite_names]
+    suites = suites_in_settings(suite_names, cfg)
     summary: dict[str, Any] = {
         "model": cfg.model.name, "adapter": cfg.adapter,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "config": cfg.model_dump(), "suites": {}}
     try:
         # Every suite's data is read before the model loads, so a bad file fails in seconds.
-        items = {s.name: s.items(cfg.limit) for s in suites}
+        items = {s.label: s.items(cfg.limit) for s in suites}
         if policy is None:
             from azmed.model import load_policy
 
@@ -285,15 +308,15 @@ def evaluate(suite_names: Sequence[str], cfg: EvalConfig, out: str | Path, polic
         for suite in suites:
             result = run_suite(suite, policy, limit=cfg.limit, batch_size=cfg.batch_size,
                                max_batch_tokens=cfg.max_batch_tokens, progress=cfg.progress,
-                               records_file=records_path(out, suite.name), items=items[suite.name]).summary
+                               records_file=records_path(out, suite.label), items=items[suite.label]).summary
             suite.close()
-            summary["suites"][suite.name] = result
+            summary["suites"][suite.label] = result
             # the headline figures at the top level too: {"sim-heldout": {"n": 300, "accuracy": ...}}
-            summary[suite.name] = {"n": result["n"], **result["metrics"], "records": result.get("records")}
+            summary[suite.label] = {"n": result["n"], **result["metrics"], "records": result.get("records")}
             write_json_atomic(out, summary)
             shown = ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}"
                               for k, v in result["metrics"].items())
-            log(f"[eval] {suite.name}: n={result['n']} {shown} ({result['seconds']:.0f}s, "
+            log(f"[eval] {suite.label}: n={result['n']} {shown} ({result['seconds']:.0f}s, "
                 f"{result['items_per_second']:.2f} items/s)")
     finally:
         for s in suites:  # closing twice is harmless

@@ -17,7 +17,16 @@ Several different values in the answer ("3 or 4", "20-25") are a hedge and wrong
 reported overall, per calculator and per category.
 
 `--limit N` takes rows round-robin over the calculators (in file order), so a quick look covers
-N different calculators instead of the first few rows of one.
+N different calculators instead of the first few rows of one; `medcalc.per_calculator=1` keeps
+the first row of each calculator (the end-of-run subset).
+
+Settings (`--setting direct|tools|both`): in `tools` the prompt is the note, the question and
+the calculators whose names best match it (the prompt of the clinical environment's calculation
+tasks, `azmed.envs.clinical.prompts.tool_prompt`), the answer is one calculator call in the kit's
+grammar, the call runs on the kit's calculators and its result is graded against the row's
+limits. Where MedCalc-Bench's ground truth departs from the calculator's published source (see
+simulator/calculators), the kit's calculator follows the source, so a right call can be graded
+wrong on those rows.
 
 The shipped copy (`azmed/eval/data/medcalc_bench_dev.csv`, CC-BY-SA 4.0, see
 `azmed/eval/data/LICENSES.md`) is a quarter of each calculator's test rows; any CSV with the
@@ -37,7 +46,10 @@ from pathlib import Path
 from typing import Any
 
 from azmed.envs.base import Verdict
+from azmed.envs.clinical.prompts import tool_prompt
 from azmed.eval.harness import Item, Suite, SuiteDataError, scored
+from simulator import calculators
+from simulator.tools import ToolFailure, execute_call
 from simulator.answers import parse_date, parse_weeks_days, read_date, read_weeks_days
 from simulator.verify import answer_number
 
@@ -150,12 +162,45 @@ def round_robin(rows: list[dict[str, str]], key: str) -> list[dict[str, str]]:
     return out
 
 
+def first_per_calculator(rows: list[dict[str, str]], k: int) -> list[dict[str, str]]:
+    """The first `k` rows of each calculator, in file order.
+
+    >>> [r["n"] for r in first_per_calculator([{"Calculator Name": c, "n": i} for i, c in enumerate("aaba")], 1)]
+    [0, 2]
+    """
+    seen: dict[str, int] = defaultdict(int)
+    out = []
+    for r in rows:
+        if seen[r["Calculator Name"]] < k:
+            seen[r["Calculator Name"]] += 1
+            out.append(r)
+    return out
+
+
+def grade_call_answer(truth: dict[str, Any], answer: str) -> Verdict:
+    """Grade an answer written as one calculator call: the call runs on the kit's calculators
+    (`simulator.tools`, nothing else runs) and its result is graded like a direct answer against
+    the row's own limits. A call that cannot be parsed or run is unformatted, with its reason."""
+    out = execute_call(answer or "")
+    if isinstance(out, ToolFailure):
+        return Verdict(False, None, f"{out.reason}: {out.detail}", formatted=False, reason=out.reason)
+    calc = calculators.get(out.result.calculator)
+    value = calc.answer_text(out.answer)
+    graded = grade(truth, value)
+    return Verdict(graded.correct, {"call": out.call.text, "result": value}, f"{out.call.text} = {value}: {graded.why}",
+                   formatted=graded.formatted)
+
+
 class MedCalcSuite(Suite):
     name = "medcalc"
     group_keys = ("calculator", "category", "output_type")
+    settings = ("direct", "tools")
 
     def items(self, limit: int | None = None) -> list[Item]:
-        rows = round_robin(load_rows(self.options.csv), "Calculator Name")
+        rows = load_rows(self.options.csv)
+        if self.options.per_calculator:
+            rows = first_per_calculator(rows, self.options.per_calculator)
+        rows = round_robin(rows, "Calculator Name")
         if limit:
             rows = rows[:limit]
         return [Item(id=f"row-{r['Row Number']}", data={"note": r["Patient Note"], "question": r["Question"]},
@@ -165,9 +210,13 @@ class MedCalcSuite(Suite):
                 for r in rows]
 
     def prompt(self, item: Item) -> str:
+        if self.setting == "tools":  # the prompt of training's calculation tasks
+            return tool_prompt(item.data["note"], item.data["question"], self.options.tool_count)
         return (f"Here is the patient note:\n{item.data['note'].strip()}\n\n"
                 f"Here is the task:\n{item.data['question'].strip()}\n\n"
                 "Reply with the final answer only, on one line: Answer: <value>")
 
     def score(self, item: Item, answer: str) -> dict[str, Any]:
+        if self.setting == "tools":
+            return scored(grade_call_answer(item.truth, answer))
         return scored(grade(item.truth, answer))

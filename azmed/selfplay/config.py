@@ -134,6 +134,12 @@ class EvalSettings(StrictModel):
     at_end: bool = Field(True, description="when training ends, score the base model and the adapter on the "
                          "held-out suite of every enabled environment that declares one (`Environment."
                          "heldout_suite`: sim-heldout for clinical, code-heldout for code)")
+    suites: list[str] = Field(default_factory=list, description="suites scored besides the enabled environments' "
+                              "held-out suites (e.g. [medcalc]); names from `azmed eval`")
+    setting: Literal["direct", "tools", "both"] = Field("direct", description="how suites that offer both ask "
+                                                        "(sim-heldout, medcalc): see `azmed eval --setting`")
+    medcalc_per_calculator: int | None = Field(1, ge=1, description="MedCalc-Bench rows per calculator in the final "
+                                               "check (1 = one row per calculator; None = every row)")
     n: int = Field(300, ge=1, description="held-out items per suite")
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
                                   description="held-out task types, for suites that offer several (sim-heldout)")

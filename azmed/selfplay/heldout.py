@@ -1,6 +1,8 @@
 """End of a self-play run: score the base model and the trained adapter on the held-out suite of
 every enabled environment (`Environment.heldout_suite`: sim-heldout for the clinical simulator,
-code-heldout for the code executor) and print them side by side.
+code-heldout for the code executor) and on the suites `eval.suites` adds (the main config adds
+MedCalc-Bench's dev rows, one per calculator), in the settings `eval.setting` asks for (direct,
+tools or both), and print them side by side.
 
     from azmed.selfplay.heldout import compare_on_heldout
     compare_on_heldout(policy, cfg, run_dir, ["sim-heldout"])
@@ -10,11 +12,12 @@ The scoring is `azmed eval`'s own (`azmed.eval.harness.evaluate`, greedy decodin
 numbers equal those of
     azmed eval --suite sim-heldout --out base.json sim_heldout.n=N
     azmed eval --suite sim-heldout --adapter RUN/adapter --out adapter.json sim_heldout.n=N
-with the run's model block. The run's `eval` settings (`n`, `task_types`, `max_new_tokens`)
-go to every suite whose options have that setting.
+with the run's model block. The run's `eval` settings (`n`, `task_types`, `max_new_tokens`,
+`medcalc_per_calculator`) go to every suite whose options have that setting.
 
-`heldout.json` holds {suite: {"n", "base", "adapter", "delta", "per_task_type", "per_pack"}}
-with accuracies in [0, 1] (the per-group tables hold the groups a suite reports).
+`heldout.json` holds {suite: {"n", "base", "adapter", "delta", "per_task_type", "per_pack",
+"per_category"}} with accuracies in [0, 1] (the per-group tables hold the groups a suite
+reports); a suite's tools setting is the entry `<suite>-tools`.
 
 Limits: the base model is scored without any adapter, even when the run started from
 `init_adapter`; a suite without an `accuracy` metric cannot be compared here.
@@ -28,7 +31,7 @@ from typing import Any, Sequence
 from azmed.config import load_config
 from azmed.runs import RunFolder, write_json_atomic
 
-GROUP_TABLES = (("task_type", "per_task_type"), ("pack", "per_pack"))
+GROUP_TABLES = (("task_type", "per_task_type"), ("pack", "per_pack"), ("category", "per_category"))
 
 
 def heldout_eval_config(cfg, adapter: str | None, suites: Sequence[str]):
@@ -36,9 +39,10 @@ def heldout_eval_config(cfg, adapter: str | None, suites: Sequence[str]):
     from azmed.eval.config import EvalConfig
 
     e = cfg.eval
-    wanted = {"n": e.n, "task_types": list(e.task_types), "max_new_tokens": e.max_new_tokens}
+    wanted = {"n": e.n, "task_types": list(e.task_types), "max_new_tokens": e.max_new_tokens,
+              "per_calculator": e.medcalc_per_calculator}
     data: dict[str, Any] = {"model": cfg.model.model_dump(), "adapter": adapter, "batch_size": e.batch_size,
-                            "progress": cfg.run.progress}
+                            "progress": cfg.run.progress, "setting": e.setting}
     for suite in suites:
         block = EvalConfig.block_name(suite)
         fields = EvalConfig.model_fields[block].annotation.model_fields
@@ -93,8 +97,8 @@ def compare_on_heldout(policy, cfg, run_dir: Path, suites: Sequence[str]) -> dic
     del base_policy
     trained = evaluate(suites, heldout_eval_config(cfg, str(folder.adapter), suites),
                        folder.root / "heldout-adapter.json", policy=policy, log=log)["suites"]
-    result = {suite: comparison(base[suite], trained[suite]) for suite in suites}
+    result = {label: comparison(base[label], trained[label]) for label in trained if label in base}
     write_json_atomic(folder.heldout, result)
-    for suite in suites:
-        print(comparison_table(result[suite], suite), flush=True)
+    for label in result:
+        print(comparison_table(result[label], label), flush=True)
     return result

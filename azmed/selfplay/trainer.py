@@ -475,6 +475,7 @@ class SelfPlayTrainer:
         result: dict[str, Any] = {"run_dir": str(self.run_dir), "adapter": str(self.folder.adapter), "last": last,
                                   "steps": self.state.step, "stopped_early": stopped_early}
         suites = [env.heldout_suite for env in self.envs.values() if env.heldout_suite]
+        suites += [name for name in cfg.eval.suites if name not in suites]
         if cfg.eval.at_end and suites:
             from azmed.selfplay.heldout import compare_on_heldout
 

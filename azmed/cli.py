@@ -11,6 +11,7 @@ imported only when that subcommand runs, so `azmed --help` answers without torch
     azmed train --env clinical --config configs/clinical.yaml trainer.lr=1e-5
     azmed train --help-config ; azmed finetune --help-config ; azmed eval --help-config
     azmed eval --suite sim-heldout --model embedded --out base.json
+    azmed tasks export --type calculation --n 500 --seed 1 --out calc.jsonl
     azmed data convert --from agentclinic IN.jsonl cases.jsonl ; azmed finetune --data cases.jsonl
     azmed app --port 8501 --runs runs
 """
@@ -118,6 +119,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--help-config", action="store_true", help="print every setting (type, default, description)")
     t.add_argument("overrides", nargs="*", help="dotted overrides, e.g. trainer.lr=1e-5")
     t.set_defaults(func=_handler("train"))
+
+    k = sub.add_parser("tasks", help="export an environment's tasks (prompt, answer, metadata) for other trainers")
+    ksub = k.add_subparsers(dest="tasks_command", metavar="ACTION", required=True)
+    ke = ksub.add_parser("export", help="write tasks as JSONL rows of prompt, answer, demonstration and metadata")
+    ke.add_argument("--env", default="clinical", help="environment (default clinical)")
+    ke.add_argument("--type", required=True, help="task type, e.g. diagnosis, calculation, next_step")
+    ke.add_argument("--n", type=int, default=100, help="number of tasks (default 100)")
+    ke.add_argument("--seed", type=int, default=0, help="seed: the same seed gives the same tasks (default 0)")
+    ke.add_argument("--format", choices=("note", "lines"), help="clinical cases as notes (default) or lines")
+    ke.add_argument("--setting", choices=("direct", "tools"), help="calculations answered with the value or with "
+                    "a calculator call (default: the environment's, tools)")
+    ke.add_argument("--out", default="-", help="output JSONL ('-' for stdout, the default)")
+    ke.set_defaults(func=_handler("tasks"))
 
     v = sub.add_parser("eval", help="evaluate a model or adapter on held-out and external suites")
     v.add_argument("--suite", action="append", default=[],

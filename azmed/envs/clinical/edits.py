@@ -76,23 +76,23 @@ class CaseEditor:
                     {"pack": case.pack or "calculators", "calculator": calc.id, "source": source,
                      "demo": calc.answer_text(result.answer)})
 
-    def seed_case_task(self, task_type: str, seed: int) -> Task | None:
+    def seed_case_task(self, task_type: str, seed: int, source: str = "seed") -> Task | None:
         """A seed task for an edited type: a generated case (abduction, self-edit, or a diagnosis /
         next step / calculation reference when every proposal is an edit)."""
         rng = random.Random(seed)
         maker = self.env.maker
         case = self.sim.generate(seed, pack=maker.packs[seed % len(maker.packs)])
         if task_type == "abduction":
-            task = self.abduction_task(case, rng, "seed")
+            task = self.abduction_task(case, rng, source)
             return task if isinstance(task, Task) else None
         if task_type == "calculation":
             usable = self.env.maker.case_calculators(case)
-            task = self.inputs_task(case, rng.choice(usable), "seed") if usable else None
+            task = self.inputs_task(case, rng.choice(usable), source) if usable else None
             return task if isinstance(task, Task) else None
         lines = {"lines": to_lines(case, self.reg)}
         text = f"Patient: {summary(case, self.reg)}"
-        made = maker.next_step(case, text, None, "seed") if task_type == "next_step" else \
-            maker.diagnosis(case, text, None, "seed", task_type=task_type)
+        made = maker.next_step(case, text, None, source) if task_type == "next_step" else \
+            maker.diagnosis(case, text, None, source, task_type=task_type)
         made.payload.update(lines)
         return made
 

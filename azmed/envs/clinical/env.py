@@ -101,7 +101,7 @@ class ClinicalEnv(Environment):
     def sample_tasks(self, task_type: str, n: int, rng: random.Random) -> list[Task]:
         """Fresh simulator tasks from training seeds (never the held-out range)."""
         if task_type in ("abduction", "self_edit"):
-            return [t for t in (self.editor.seed_case_task(task_type, rng.randrange(TRAIN_SEED_RANGE))
+            return [t for t in (self.editor.seed_case_task(task_type, rng.randrange(TRAIN_SEED_RANGE), "simulator")
                                 for _ in range(n)) if t]
         return self.maker.from_seeds(task_type, [rng.randrange(TRAIN_SEED_RANGE) for _ in range(n)], "simulator")
 
@@ -113,7 +113,7 @@ class ClinicalEnv(Environment):
         for i, tt in enumerate(task_types):
             base = HELDOUT_SEED_BASE + i * 10_000_000
             if tt in ("abduction", "self_edit"):
-                made = [t for t in (self.editor.seed_case_task(tt, s) for s in range(base, base + 2 * per)) if t]
+                made = [t for t in (self.editor.seed_case_task(tt, s, "heldout") for s in range(base, base + 2 * per)) if t]
             else:
                 made = self.maker.from_seeds(tt, range(base, base + per + per // 4), "heldout", calculators_cycle=True)
             out += made[:per]

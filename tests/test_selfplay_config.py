@@ -30,9 +30,10 @@ def test_envs_of_the_shipped_configs():
     assert gpu.model.device == "cuda" and gpu.model.name != "embedded"
 
 
-def test_main_config_checks_at_least_300_heldout_tasks():
+def test_main_config_ends_with_a_check_outside_the_simulator_in_both_settings():
     cfg = load_config(ROOT / "configs" / "clinical.yaml")
-    assert cfg.eval.at_end and cfg.eval.n >= 300
+    assert cfg.eval.at_end and "medcalc" in cfg.eval.suites and cfg.eval.setting == "both"
+    assert cfg.trainer.time_budget_min and cfg.eval.reserve_min < cfg.trainer.time_budget_min
 
 
 def test_dotted_overrides_are_parsed_as_yaml_scalars():

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import os
 
 import pytest
@@ -102,15 +103,17 @@ def test_no_hidden_answer_in_any_solver_prompt(two_steps):
             assert answer not in prompt, (task.key, answer)  # the ICD-10 code; the options show names only
         if task.task_type == "next_step":
             assert answer.lower() not in prompt.lower()
-        if task.task_type == "calculation" and not task.payload.get("integer"):
-            assert f"{answer:g}" not in prompt
+        if task.task_type == "calculation" and float(answer) != round(float(answer)):
+            # a fractional result, as a number of its own (small whole scores such as 0 or 2 occur
+            # in any case text, and the tool description's example "sodium=140" is not a 14)
+            assert not re.search(rf"(?<![\d.]){re.escape(f'{answer:g}')}(?![\d])", prompt), (task.key, answer)
         if task.task_type == "abduction":
             hidden = task.payload["hidden_name"]
             assert f"{hidden} {answer:g}" not in prompt and f"{hidden.lower()} {answer:g}" not in prompt
 
 
 # the resume test needs buffers that change, not breadth: two task types, tiny batches
-TINY = ["trainer.steps=3", "envs.clinical.task_types.abduction.enabled=false",
+TINY = ["trainer.steps=3", "selfplay.warmup.steps=0", "envs.clinical.task_types.abduction.enabled=false",
         "envs.clinical.task_types.next_step.enabled=false", "envs.clinical.task_types.self_edit.enabled=false",
         "envs.clinical.task_types.diagnosis.solve=2", "envs.clinical.task_types.calculation.solve=2",
         "envs.clinical.task_types.diagnosis.propose=1", "envs.clinical.task_types.diagnosis.propose_tokens=32",

@@ -136,8 +136,8 @@ class EnvSuite(Suite):
     """A suite over an environment's own held-out tasks: the environment (`make_env`) is built
     on first use, the prompt is its solver prompt and `close` releases it (and its sandbox)."""
 
-    def __init__(self, options) -> None:
-        super().__init__(options)
+    def __init__(self, options, setting: str = "direct") -> None:
+        super().__init__(options, setting)
         self._env: Environment | None = None
 
     def make_env(self) -> Environment:

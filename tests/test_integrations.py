@@ -119,6 +119,18 @@ def test_task_dataset_is_a_trl_dataset():
     assert len(data) == 3 and all(m["role"] in ("system", "user") for m in data[0]["prompt"])
 
 
+def test_any_registered_environment_works_the_code_environment_too():
+    from azmed.integrations.trl import correctness_reward, format_reward, task_dataset
+
+    data = task_dataset("code", task_types=["deduction"], n=2, seed=0, workers=1, bwrap="off")
+    for row in data:
+        task = Task.from_json(json.loads(row["task"]))
+        answers = [f"```output\n{task.answer}\n```", "```output\n'not it'\n```", "no block"]
+        kwargs = {"task": [row["task"]] * 3, "env_options": [row["env_options"]] * 3}
+        assert correctness_reward(answers, **kwargs) == [1.0, 0.0, 0.0]
+        assert format_reward(answers, **kwargs) == [0.0, 0.0, FORMAT_PENALTY]
+
+
 def test_reward_of_matches_solve_reward():
     from simulator.case import Verdict
 

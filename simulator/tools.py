@@ -279,10 +279,11 @@ def _input_for(calc: Calculator, key: str) -> Input | None:
 def signature(calc: Calculator) -> str:
     """The calculator as a prompt lists it: 'anion_gap(sodium mmol/L, chloride mmol/L, ...)';
     optional inputs end in '?', findings read 'yes/no', graded inputs list their options."""
-    return f"{calc.id}({', '.join(_input_signature(i) for i in calc.inputs)})"
+    return f"{calc.id}({', '.join(input_signature(i) for i in calc.inputs)})"
 
 
-def _input_signature(inp: Input) -> str:
+def input_signature(inp: Input) -> str:
+    """One input as a signature lists it: 'sodium mmol/L', 'black_race? yes/no', 'sex M/F'."""
     name = inp.name if inp.required else f"{inp.name}?"
     if inp.kind == "number":
         unit = display_unit(inp.unit)
@@ -313,9 +314,10 @@ _QUESTION_STOP = {"what", "is", "the", "patient", "patients", "s", "of", "a", "a
                   "this", "their", "his", "her", "index", "equation", "estimate", "estimated", "ml", "min", "l"}
 
 
-def relevant_calculators(question: str, k: int = 5) -> list[Calculator]:
+def relevant_calculators(question: str, k: int = 5, named: bool = False) -> list[Calculator]:
     """Up to `k` calculators whose id, name or alias the question mentions, best first: a whole
-    name found in the question first (longer first), then shared words. [] when nothing fits."""
+    name found in the question first (longer first), then shared words. [] when nothing fits.
+    `named` keeps only calculators whose whole name is in the question (no shared-word guesses)."""
     q = f" {normalise(_POSSESSIVE.sub('', question))} "
     q_words = set(q.split()) - _QUESTION_STOP
     q_compact = re.sub(r"[^a-z0-9]", "", q)
@@ -326,7 +328,7 @@ def relevant_calculators(question: str, k: int = 5) -> list[Calculator]:
                      (len(p.replace(" ", "")) >= 4 and p.replace(" ", "") in q_compact))), default=0)
         words = set(" ".join(phrases).split()) - _QUESTION_STOP
         score = whole * 100 + len(words & q_words)
-        if score:
+        if score and (whole or not named):
             scored.append((-score, order, c))
     return [c for _, _, c in sorted(scored, key=lambda t: t[:2])[:k]]
 

@@ -9,6 +9,7 @@ module's own layer or a lower one, never up.
     azmed.generation, envs, real_cases   generation; the environment protocol (no model); real cases
     azmed.eval                      suites and the harness
     azmed.selfplay, azmed.finetune  the trainers (neither imports the other)
+    azmed.integrations              the environments in TRL and verifiers (beside the trainers)
     azmed.commands, azmed.cli       the command line
     apps                            the playground
 
@@ -32,12 +33,13 @@ LAYERS = [
     ["azmed.model", "azmed.sandbox"],
     ["azmed.generation", "azmed.envs", "azmed.real_cases"],
     ["azmed.eval"],
-    ["azmed.selfplay", "azmed.finetune"],
+    ["azmed.selfplay", "azmed.finetune", "azmed.integrations"],
     ["azmed.commands", "azmed.cli"],
     ["apps"],
 ]
 # Parts of one layer that must not import each other.
-APART = [("azmed.selfplay", "azmed.finetune"), ("azmed.model", "azmed.sandbox"), ("azmed.envs", "azmed.generation"),
+APART = [("azmed.selfplay", "azmed.finetune"), ("azmed.integrations", "azmed.selfplay"),
+         ("azmed.integrations", "azmed.finetune"), ("azmed.model", "azmed.sandbox"), ("azmed.envs", "azmed.generation"),
          ("azmed.real_cases", "azmed.generation")]
 NEVER_IN_SIMULATOR = ("torch", "transformers", "peft", "trl", "azmed", "apps")
 

@@ -160,6 +160,13 @@ def test_describe_tools_keeps_to_the_budget():
 def test_relevant_calculators_by_name(question, first):
     found = relevant_calculators(question, k=4)
     assert found and found[0].id == first and len(found) <= 4
+    assert relevant_calculators(question, k=4, named=True)[0].id == first
+
+
+def test_named_relevance_makes_no_guess_from_shared_words():
+    values = "The sodium was 140 mmol/L and glucose 300 mg/dL."
+    assert relevant_calculators(values) and relevant_calculators(values, named=True) == []
+    assert [c.id for c in relevant_calculators("Calculate the Anion gap from: sodium = 140", named=True)] == ["anion_gap"]
 
 
 def test_relevant_calculators_returns_nothing_for_an_unrelated_question():

@@ -10,11 +10,13 @@
 #   bash scripts/ablation.sh                      # writes docs/results/ablation/
 #   STEPS=10 OUT=runs/ablation bash scripts/ablation.sh
 #   WARMUP_ADAPTER=runs/clinical/warmup-adapter bash scripts/ablation.sh
+#   BASE_EVAL=runs/clinical/heldout-base.json bash scripts/ablation.sh   # reuse the base model's scores
+#       (the main run's final check scores the base model on the same suites, n and settings)
 #
 # Environment: OUT (default docs/results/ablation), STEPS (self-play steps per arm, default 10),
 # WARMUP_STEPS (default: the config's selfplay.warmup.steps), CONFIG (default configs/clinical.yaml),
 # LIMIT (MedCalc-Bench rows per calculator in the evaluation, default 1), N (sim-heldout tasks,
-# default 120). Each arm's run folder keeps its config, metrics, samples and adapter; the
+# default 120), THREADS (torch threads, default 0 = torch's choice). Each arm's run folder keeps its config, metrics, samples and adapter; the
 # evaluation writes eval-<arm>.json and the table `ablation.md` (python -m azmed.ablation).
 # Runs one model job at a time; about STEPS x 45 s per arm plus ~4 min of evaluation per model
 # on 2 CPU cores with AVX-512 bf16.
@@ -27,16 +29,18 @@ STEPS=${STEPS:-10}
 CONFIG=${CONFIG:-configs/clinical.yaml}
 N=${N:-120}
 LIMIT=${LIMIT:-1}
+THREADS=${THREADS:-0}
 mkdir -p "$OUT"
-common=(--env clinical --config "$CONFIG" eval.at_end=false run.progress=false trainer.time_budget_min=null
-        run.checkpoint_every=1000)
+flags=(--env clinical --config "$CONFIG")
+common=(eval.at_end=false run.progress=false trainer.time_budget_min=null run.checkpoint_every=1000
+        "model.threads=$THREADS")
 
 warm=${WARMUP_ADAPTER:-}
 if [ -z "$warm" ]; then
     ws=${WARMUP_STEPS:-$($py -c "from azmed.selfplay.config import load_config; print(load_config('$CONFIG').selfplay.warmup.steps)")}
     if [ ! -f "$OUT/warmup/adapter/adapter_config.json" ]; then
         echo "[ablation] warm-up: $ws steps on the environment's demonstrations"
-        $azmed train "${common[@]}" "trainer.steps=$ws" "run.out_dir=$OUT/warmup"
+        $azmed train "${flags[@]}" "${common[@]}" "trainer.steps=$ws" "run.out_dir=$OUT/warmup"
     fi
     warm=$OUT/warmup/adapter
 fi
@@ -50,7 +54,7 @@ arm() {  # name, overrides...
     local name=$1; shift
     if [ ! -f "$OUT/$name/adapter/adapter_config.json" ]; then
         echo "[ablation] arm $name: $STEPS self-play steps from $warm"
-        $azmed train "${common[@]}" --init-adapter "$warm" selfplay.warmup.steps=0 "trainer.steps=$STEPS" \
+        $azmed train "${flags[@]}" --init-adapter "$warm" "${common[@]}" selfplay.warmup.steps=0 "trainer.steps=$STEPS" \
             "run.out_dir=$OUT/$name" "$@"
     fi
 }
@@ -63,9 +67,10 @@ evaluate() {  # label, [--adapter DIR]
     if [ ! -f "$OUT/eval-$label.json" ]; then
         echo "[ablation] evaluating $label"
         $azmed eval --suite sim-heldout --suite medcalc --setting both "$@" --out "$OUT/eval-$label.json" \
-            sim_heldout.n="$N" medcalc.per_calculator="$LIMIT" progress=false
+            sim_heldout.n="$N" medcalc.per_calculator="$LIMIT" progress=false "model.threads=$THREADS"
     fi
 }
+if [ -n "${BASE_EVAL:-}" ] && [ ! -f "$OUT/eval-base.json" ]; then cp "$BASE_EVAL" "$OUT/eval-base.json"; fi
 evaluate base
 evaluate warmup --adapter "$warm"
 for name in rlvr selfplay mix; do evaluate "$name" --adapter "$OUT/$name/adapter"; done

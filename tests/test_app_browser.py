@@ -3,7 +3,7 @@
 The tests start the real command on a free port with the shipped results as its runs folder,
 click through the Case lab (generate a case by pack and seed, reveal its diagnosis, download it,
 edit a value into an impossible range), open the Training runs page on the shipped main run
-(docs/results/clinical, 60 steps) at two window widths and measure what the browser drew: every
+(docs/results/clinical) at two window widths and measure what the browser drew: every
 chart's plot area, the result table and the status. They save the screenshots the README shows
 (`docs/img/case-lab.png`, `docs/img/training-runs.png`) and stop the server.
 
@@ -25,6 +25,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tests.conftest import ROOT
 from tests.test_app import seed_for
@@ -178,7 +179,7 @@ def plot_heights(page) -> list[float]:
 
 
 def test_training_page_on_the_shipped_run_in_chromium(browser_context, server):
-    """The 60-step main run: every chart keeps a readable plot at 1400 and 1920 px, the result
+    """The shipped main run: every chart keeps a readable plot at 1400 and 1920 px, the result
     table and the finished status show, and Vega-Lite has nothing to drop."""
     page = browser_context.new_page()
     console: list[str] = []
@@ -188,13 +189,16 @@ def test_training_page_on_the_shipped_run_in_chromium(browser_context, server):
     page.get_by_role("link", name="Training runs").click()
     page.get_by_role("heading", name="Training runs").wait_for(timeout=60_000)
     idle(page)
-    heldout = json.loads((RESULTS / "clinical" / "heldout.json").read_text())["sim-heldout"]
+    shipped = RESULTS / "clinical"
+    heldout = json.loads((shipped / "heldout.json").read_text())["sim-heldout"]
+    records = [json.loads(line) for line in (shipped / "metrics.jsonl").read_text().splitlines()]
+    total = yaml.safe_load((shipped / "config.yaml").read_text())["trainer"]["steps"]
 
     assert page.get_by_test_id("stMetricValue").first.inner_text() == "finished"
-    assert page.get_by_text("finished: 60 of 60 steps").is_visible()
+    assert page.get_by_text(f"finished: {len(records)} of {total} steps").is_visible()
     assert page.get_by_role("heading", name="Result: base model vs trained adapter").is_visible()
     headline = f"{100 * heldout['base']:.1f} % → {100 * heldout['adapter']:.1f} %"
-    assert headline in page.get_by_text("sim-heldout (n=300)").first.inner_text()
+    assert headline in page.get_by_text(f"sim-heldout (n={heldout['n']})").first.inner_text()
     result = page.get_by_test_id("stDataFrame").first
     result.wait_for(timeout=30_000)
     assert result.bounding_box()["height"] > 35 * (1 + len(heldout["per_task_type"]) + len(heldout["per_pack"]))
@@ -206,8 +210,9 @@ def test_training_page_on_the_shipped_run_in_chromium(browser_context, server):
         assert len(heights) >= 5, heights  # four headline curves, the rejection reasons, more figures
         assert min(heights) > MIN_PLOT_HEIGHT, (width, heights)
     reasons = page.locator("[data-testid=stVegaLiteChart]").filter(has_text="Rejection reasons")
-    for reason in ("duplicate", "parse", "no-diagnosis", "implausible", "schema", "unit", "unknown-variable",
-                   "inconsistent"):
+    logged = {reason for r in records for g in r.get("groups", {}).values() for reason in (g.get("rejections") or {})}
+    assert logged
+    for reason in sorted(logged):
         assert reasons.get_by_text(reason, exact=True).count() == 1, reason
     assert not [m for m in console if "Dropping" in m and "fit" in m], console
 

@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+import yaml
 
 from azmed.run_status import ACTIVE_SECONDS, STATUS, read_status, run_state, tracked, update_status, write_status
 from tests.conftest import ROOT
@@ -70,17 +71,24 @@ def test_a_run_on_another_machine_is_running_while_it_writes(tmp_path):
 
 
 def test_the_shipped_run_is_finished():
-    """docs/results/clinical keeps config.yaml, metrics.jsonl and heldout.json only."""
-    assert not (SHIPPED / STATUS).exists() and (SHIPPED / "heldout.json").is_file()
+    """docs/results/clinical keeps the run's status.json (finished), and its state never ages."""
+    assert (SHIPPED / STATUS).is_file() and (SHIPPED / "heldout.json").is_file()
     state = run_state(SHIPPED)
     assert state == run_state(SHIPPED, now=time.time() + 10 * ACTIVE_SECONDS)
-    assert state.state == "finished" and state.detail.startswith("60 of 60 steps")
+    steps = len((SHIPPED / "metrics.jsonl").read_text().splitlines())
+    total = yaml.safe_load((SHIPPED / "config.yaml").read_text())["trainer"]["steps"]
+    assert state.state == "finished" and state.detail.startswith(f"{steps} of {total} steps")
 
 
 def test_a_run_folder_without_status_is_judged_by_its_files(tmp_path):
     run = tmp_path / "run"
     shutil.copytree(SHIPPED, run)
-    (run / "heldout.json").unlink()
+    for name in (STATUS, "heldout.json"):  # a folder as older versions wrote it: no status, no result
+        (run / name).unlink()
+    shutil.rmtree(run / "adapter")
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["trainer"]["steps"] = len((run / "metrics.jsonl").read_text().splitlines())
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
     assert run_state(run).state == "finished"  # every step the config asks for is logged
     _metrics(run, 2)
     assert run_state(run).state == "running"   # changed just now

@@ -14,7 +14,8 @@ Why it is shaped this way (DESIGN §9):
 - Sampling is unbiased for RL: `top_k=0`, `top_p=1` (transformers' default top_k is 50).
 - Completions are cut at the first eos; `completion_ids` excludes the eos and the padding,
   and `finished` says whether the model stopped by itself (else it hit `max_new_tokens`).
-- An optional vLLM backend (`backend="vllm"`, GPU only) when vLLM is installed: it is not a
+- An optional vLLM backend (`backend="vllm"`, GPU only; `resolve_backend("auto", device)` picks
+  it when vLLM is installed and the model is on CUDA) when vLLM is installed: it is not a
   dependency, is not installed on CPU machines, and is imported only when asked for. Its engine
   is built once per process from the base model folder with LoRA support; before each call the
   current adapter is saved to a temporary folder and passed as a new `LoRARequest`, so vLLM
@@ -22,7 +23,9 @@ Why it is shaped this way (DESIGN §9):
   a completion.
 
 Limits: one process; generation runs in inference mode, without gradients. The vLLM engine
-takes 0.3 of one GPU (tensor parallel 1), leaving the rest to the training model.
+takes 0.3 of one GPU (tensor parallel 1), leaving the rest to the training model. The vLLM path
+has not been run yet (no GPU was available to the project); `scripts/gpu-check.sh` is how a GPU
+user checks it.
 """
 
 from __future__ import annotations
@@ -172,6 +175,20 @@ def cut_at_eos(tokens: list[int], eos: int) -> tuple[list[int], bool]:
 
 def vllm_available() -> bool:
     return importlib.util.find_spec("vllm") is not None
+
+
+def resolve_backend(backend: str, device: str) -> str:
+    """The backend `generate` will use: 'auto' is 'vllm' when vLLM is installed and the model is
+    on CUDA, else 'hf'; 'hf' and 'vllm' are taken as given.
+
+    >>> resolve_backend("auto", "cpu"), resolve_backend("hf", "cuda")
+    ('hf', 'hf')
+    """
+    if backend == "auto":
+        return "vllm" if device.startswith("cuda") and vllm_available() else "hf"
+    if backend not in ("hf", "vllm"):
+        raise ValueError(f"unknown generation backend {backend!r}: use 'hf', 'vllm' or 'auto'")
+    return backend
 
 
 _VLLM_ENGINES: dict = {}

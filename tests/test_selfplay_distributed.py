@@ -64,7 +64,7 @@ def launch(processes: int, *args: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), _tokenizer("embedded"))
+    return save_tiny_llama(tmp_path_factory.mktemp("tiny-llama"), _tokenizer("built"))
 
 
 @pytest.fixture(scope="module")

@@ -56,7 +56,7 @@ from typing import Any, Sequence
 
 from azmed.config import save_config
 from azmed.envs.base import Environment, Rejection, Task
-from azmed.generation import Completion, generate
+from azmed.generation import Completion, generate, resolve_backend
 from azmed.memory import device_memory, process_memory, release_memory
 from azmed.run_status import tracked, update_status
 from azmed.runs import RunFolder, RunLog, atomic_folder, default_run_dir, progress_bar
@@ -144,6 +144,7 @@ class SelfPlayTrainer:
         if t.gradient_checkpointing:
             self.policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self.policy.model.enable_input_require_grads()
+        self.backend = resolve_backend(cfg.rollout.backend, self.policy.device)
         self.optimizer, self.scheduler = make_optimizer(self.policy.model, t.lr, t.weight_decay, t.warmup_steps,
                                                         t.steps, t.schedule)
         self.state = ckpt.TrainState(step=0, buffers={}, rng=self.rng, optimizer=self.optimizer,
@@ -218,7 +219,7 @@ class SelfPlayTrainer:
                 prompts.append(j.prompt)
                 counts.append(1)
         outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in mine),
-                        temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=r.backend,
+                        temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=self.backend,
                         repeats=counts) if mine else []
         done = []
         for j, o in zip(mine, outs, strict=True):
@@ -277,13 +278,14 @@ class SelfPlayTrainer:
         sources, proposals = curriculum(outcomes)
         record = {
             "step": self.state.step, "phase": "warmup" if warmup else "selfplay", "world_size": self.world.size,
+            "device": self.policy.device, "precision": self.policy.precision,
             "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "overall": overall(groups), "groups": groups, "solve_sources": sources, "proposals": proposals,
             "buffers": {k: {"size": len(b), "new_valid": new_valid[k], "novelty": _novelty(new_valid[k], dups[k])}
                         for k, b in self.state.buffers.items()},
             "update": {**upd, "lr": self.scheduler.get_last_lr()[0]},
             "time": {**{k: round(v, 3) for k, v in times.items()}, "total": round(total, 3)},
-            "tokens": {"generated": gen_tokens,
+            "tokens": {"generated": gen_tokens, "backend": self.backend,
                        "per_s": round(gen_tokens / times["generate"], 1) if times["generate"] else 0.0},
             "memory": memory,
         }
@@ -506,6 +508,8 @@ class SelfPlayTrainer:
         procs = f" | {self.world.size} processes" if self.world.distributed else ""
         say(f"[train] run folder {self.run_dir} | envs {', '.join(self.envs)} | task types "
             f"{', '.join(f'{e}/{t}' for e, t in self.settings)} | from step {self.state.step}{procs}")
+        say(f"[train] model {cfg.model.name} on {self.policy.device} ({self.policy.precision}) | generation backend "
+            f"{self.backend}")
         last = None
         stopped_early = None
         try:

@@ -505,7 +505,7 @@ class SelfPlayTrainer:
         main = self.world.main
         bar = progress_bar(total, "self-play", "step", cfg.run.progress and main, initial=self.state.step)
         say = bar.write if bar is not None else (lambda line: print(line, flush=True) if main else None)
-        procs = f" | {self.world.size} processes" if self.world.distributed else ""
+        procs = f" | {self.world.size} processes" if self.world.distributed else " | 1 process"
         say(f"[train] run folder {self.run_dir} | envs {', '.join(self.envs)} | task types "
             f"{', '.join(f'{e}/{t}' for e, t in self.settings)} | from step {self.state.step}{procs}")
         say(f"[train] model {cfg.model.name} on {self.policy.device} ({self.policy.precision}) | generation backend "

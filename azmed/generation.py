@@ -14,8 +14,8 @@ Why it is shaped this way (DESIGN §9):
 - Sampling is unbiased for RL: `top_k=0`, `top_p=1` (transformers' default top_k is 50).
 - Completions are cut at the first eos; `completion_ids` excludes the eos and the padding,
   and `finished` says whether the model stopped by itself (else it hit `max_new_tokens`).
-- An optional vLLM backend (`backend="vllm"`, GPU only; `resolve_backend("auto", device)` picks
-  it when vLLM is installed and the model is on CUDA) when vLLM is installed: it is not a
+- An optional vLLM backend (`backend="vllm"`, GPU only; `resolve_backend("auto", ...)` picks it
+  when vLLM is installed, the model is on CUDA and the run is one process): it is not a
   dependency, is not installed on CPU machines, and is imported only when asked for. Its engine
   is built once per process from the base model folder with LoRA support; before each call the
   current adapter is saved to a temporary folder and passed as a new `LoRARequest`, so vLLM
@@ -177,15 +177,16 @@ def vllm_available() -> bool:
     return importlib.util.find_spec("vllm") is not None
 
 
-def resolve_backend(backend: str, device: str) -> str:
-    """The backend `generate` will use: 'auto' is 'vllm' when vLLM is installed and the model is
-    on CUDA, else 'hf'; 'hf' and 'vllm' are taken as given.
+def resolve_backend(backend: str, device: str, processes: int = 1) -> str:
+    """The backend `generate` will use: 'auto' is 'vllm' when vLLM is installed, the model is on
+    CUDA and the run is one process (a vLLM engine inside each rank of a data-parallel run has
+    not been tried), else 'hf'; 'hf' and 'vllm' are taken as given.
 
-    >>> resolve_backend("auto", "cpu"), resolve_backend("hf", "cuda")
-    ('hf', 'hf')
+    >>> resolve_backend("auto", "cpu"), resolve_backend("hf", "cuda"), resolve_backend("auto", "cuda", processes=2)
+    ('hf', 'hf', 'hf')
     """
     if backend == "auto":
-        return "vllm" if device.startswith("cuda") and vllm_available() else "hf"
+        return "vllm" if device.startswith("cuda") and processes == 1 and vllm_available() else "hf"
     if backend not in ("hf", "vllm"):
         raise ValueError(f"unknown generation backend {backend!r}: use 'hf', 'vllm' or 'auto'")
     return backend

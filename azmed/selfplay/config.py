@@ -97,8 +97,9 @@ class RolloutSettings(StrictModel):
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling (1.0 = off); top_k is always off")
     batch_size: int = Field(32, ge=1, description="prompts generated together")
     backend: Literal["hf", "vllm", "auto"] = Field("hf", description="'hf' (transformers generate), 'vllm' (GPU, "
-                                                   "if installed) or 'auto' (vllm when installed and the model is on "
-                                                   "CUDA, else hf); the backend used is logged each step")
+                                                   "if installed) or 'auto' (vllm when installed, the model is on CUDA "
+                                                   "and the run is one process, else hf); the backend used is logged "
+                                                   "each step")
 
 
 class TrainerSettings(StrictModel):

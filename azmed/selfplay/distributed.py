@@ -35,7 +35,9 @@ on a given batch is equal across world sizes.
 
 Limits: the global batch is what the config says (N processes do the same work faster, they do
 not do N times the work); rank 0's validation is not parallel; a rank that dies stalls the
-others until the launcher stops them.
+others until the launcher stops them; `rollout.backend: auto` keeps to transformers' generate
+with several processes (a vLLM engine in each rank has not been tried), and nothing here has run
+on GPUs yet (no GPU was available to the project).
 """
 
 from __future__ import annotations

@@ -144,7 +144,7 @@ class SelfPlayTrainer:
         if t.gradient_checkpointing:
             self.policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self.policy.model.enable_input_require_grads()
-        self.backend = resolve_backend(cfg.rollout.backend, self.policy.device)
+        self.backend = resolve_backend(cfg.rollout.backend, self.policy.device, self.world.size)
         self.optimizer, self.scheduler = make_optimizer(self.policy.model, t.lr, t.weight_decay, t.warmup_steps,
                                                         t.steps, t.schedule)
         self.state = ckpt.TrainState(step=0, buffers={}, rng=self.rng, optimizer=self.optimizer,

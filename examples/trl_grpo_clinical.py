@@ -65,8 +65,12 @@ def build_trainer(args: argparse.Namespace):
     from azmed.model import ModelSpec, load_policy
 
     policy = load_policy(ModelSpec(name=args.model, device="cpu", threads=args.threads))
+    # With TRL's tool loop the calculator runs there and the last turn holds the value, so the
+    # environment grades calculations answered directly (tools=[]); without it a call written as
+    # the answer is executed by the environment (its default).
+    options = {"tools": []} if args.tools else {}
     dataset = task_dataset("clinical", task_types=args.task_types.split(","), n=args.tasks, seed=args.seed,
-                           system_prompt=policy.system_prompt)
+                           system_prompt=policy.system_prompt, **options)
     config = GRPOConfig(
         output_dir=args.out, use_cpu=True, bf16=policy.autocast_bf16, seed=args.seed,
         per_device_train_batch_size=args.prompts_per_step * args.generations, num_generations=args.generations,

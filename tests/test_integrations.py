@@ -26,8 +26,8 @@ def env():
 
 def _right_answer(env, task: Task) -> str:
     """An answer the environment grades right, written as a solver would."""
-    if task.task_type == "calculation":
-        return f"The answer is {task.answer}."
+    if task.task_type == "calculation":  # a calculator call where the environment asks for one
+        return env.demonstration(task) if "calculation" in env.config.tools else f"The answer is {task.answer}."
     if task.task_type in ("diagnosis", "self_edit"):
         return env.sim.diagnoses[task.answer].name
     return str(task.answer)  # next step: the step's text; abduction: the case's own value
@@ -64,6 +64,7 @@ def test_rewards_add_up_to_the_self_play_solve_reward(env, task_type):
 def test_chat_completions_grade_the_last_assistant_turn(env):
     from azmed.integrations.trl import correctness_reward
 
+    env = make_env("clinical", tools=[])  # TRL's tool loop ran the call; the last turn is the value
     task = draw_tasks(env, ["calculation"], n=1, seed=5)[0]
     row = task_row(env, task)
     after_tool = [{"role": "assistant", "content": "", "tool_calls": [
@@ -71,7 +72,8 @@ def test_chat_completions_grade_the_last_assistant_turn(env):
                   {"role": "tool", "name": task.payload["calculator"], "content": "error"},
                   {"role": "assistant", "content": f"{task.answer}"}]
     wrong_last = after_tool[:-1] + [{"role": "assistant", "content": "I am not sure, maybe 0.001."}]
-    assert correctness_reward([after_tool, wrong_last], task=[row["task"]] * 2) == [1.0, 0.0]
+    assert correctness_reward([after_tool, wrong_last], task=[row["task"]] * 2,
+                              env_options=[row["env_options"]] * 2) == [1.0, 0.0]
     assert answer_text(after_tool) == str(task.answer)
 
 
@@ -93,11 +95,11 @@ def test_heldout_split_never_overlaps_training(env):
 
 
 def test_environment_options_travel_with_the_row():
-    env = make_env("clinical", task_types=["diagnosis"], choices=0)
+    env = make_env("clinical", task_types=["diagnosis"], choices=4)
     task = draw_tasks(env, n=1, seed=2)[0]
     row = task_row(env, task)
-    assert json.loads(row["env_options"]) == {"task_types": ["diagnosis"], "choices": 0}
-    assert "options" not in task.payload  # free-text diagnosis: no options shown
+    assert json.loads(row["env_options"]) == {"task_types": ["diagnosis"], "choices": 4}
+    assert len(task.payload["options"]) == 4  # options shown, as the non-default option asks
     assert grade(row["task"], env.sim.diagnoses[task.answer].name, row["env_options"]).correct
 
 

@@ -79,8 +79,8 @@ class HumanEvalSuite(Suite):
     # The closing fence of the answer block followed by a blank line: what comes after is prose.
     stop_strings = ("```\n\n",)
 
-    def __init__(self, options) -> None:
-        super().__init__(options)
+    def __init__(self, options, setting: str = "direct") -> None:
+        super().__init__(options, setting)
         self._box = None
 
     @property

@@ -81,11 +81,11 @@ def correctness_reward(completions: Sequence[Any], task: Any, env_options: Any =
 
     >>> from azmed.envs import make_env
     >>> from azmed.integrations.tasks import task_row
-    >>> env = make_env("clinical")
+    >>> env = make_env("clinical", tools=[])      # calculations answered with their value
     >>> task = env.seed_tasks("calculation")[0]
     >>> row = task_row(env, task)
     >>> chat = [{"role": "assistant", "content": f"The answer is {task.answer}."}]
-    >>> correctness_reward([chat, "no idea"], task=[row["task"]] * 2)
+    >>> correctness_reward([chat, "no idea"], task=[row["task"]] * 2, env_options=[row["env_options"]] * 2)
     [1.0, 0.0]
     """
     return [1.0 if v.correct else 0.0 for v in _verdicts(completions, task, env_options)]
@@ -97,9 +97,9 @@ def format_reward(completions: Sequence[Any], task: Any, env_options: Any = None
 
     >>> from azmed.envs import make_env
     >>> from azmed.integrations.tasks import task_row
-    >>> env = make_env("clinical")
+    >>> env = make_env("clinical", tools=[])
     >>> row = task_row(env, env.seed_tasks("calculation")[0])
-    >>> format_reward(["The result is 7.", "I cannot tell."], task=[row["task"]] * 2)
+    >>> format_reward(["The result is 7.", "I cannot tell."], task=[row["task"]] * 2, env_options=[row["env_options"]] * 2)
     [0.0, -0.5]
     """
     return [reward_of(v) - (1.0 if v.correct else 0.0) for v in _verdicts(completions, task, env_options)]

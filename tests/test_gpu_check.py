@@ -49,6 +49,32 @@ def test_without_a_cuda_device_the_check_stops_with_a_clear_message():
     assert "[train]" not in done.stdout  # nothing was loaded or trained
 
 
+def test_generation_over_bf16_base_weights_leaves_them_untouched(tmp_path):
+    """The GPU path loads bf16 weights: a LoRA merged in and out of them for generation would move
+    thousands of base weights by up to half a bf16 step on every call, so it generates unmerged;
+    over fp32 weights it is merged, and the round trip stays within 1e-6."""
+    from azmed.generation import generate
+    from azmed.model import LoraSpec, ModelSpec, load_policy
+
+    tiny = save_tiny_llama(tmp_path / "tiny", _tokenizer("built"))
+    for dtype, exact in ((torch.bfloat16, True), (torch.float32, False)):
+        policy = load_policy(ModelSpec(name=str(tiny), dtype="float32"), lora=LoraSpec(r=4, alpha=8), trainable=True)
+        torch.manual_seed(0)
+        for name, w in policy.model.named_parameters():
+            if not w.requires_grad:
+                w.data = w.data.to(dtype)
+            elif "lora_B" in name:
+                torch.nn.init.normal_(w, std=0.05)  # a LoRA that changes the weights
+        base = {n: w.detach().clone() for n, w in policy.model.named_parameters() if not w.requires_grad}
+        for _ in range(3):
+            generate(policy, [policy.chat("Name the diagnosis.")], max_new_tokens=3)
+        after = {n: w.detach() for n, w in policy.model.named_parameters() if not w.requires_grad}
+        if exact:
+            assert all(torch.equal(after[n], base[n]) for n in base)
+        else:
+            assert max(float((after[n] - base[n]).abs().max()) for n in base) < 1e-6
+
+
 def test_a_bad_option_is_refused():
     done = _run("--steps", "zero")
     assert done.returncode == 2 and "--steps must be a whole number" in done.stderr

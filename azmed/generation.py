@@ -10,11 +10,15 @@ Why it is shaped this way (DESIGN §9):
 - Prompts are sorted by length and cut into micro-batches (length-bucketing): less padding in
   prefill, and micro-batches bound memory.
 - The LoRA is merged into the base weights for the duration of generation (an unmerged LoRA
-  costs 15-30 % of decode) and unmerged afterwards, so training sees the same weights.
+  costs 15-30 % of decode) and unmerged afterwards, so training sees the same weights. Only over
+  fp32 base weights: peft merges in the base weights' dtype, and a bf16 merge-unmerge round trip
+  moves a weight by up to half a bf16 step (about 0.2 %) every call, which over a run wears
+  the base model away; over bf16 weights (the GPU path) the LoRA generates unmerged.
 - Sampling is unbiased for RL: `top_k=0`, `top_p=1` (transformers' default top_k is 50).
 - Completions are cut at the first eos; `completion_ids` excludes the eos and the padding,
   and `finished` says whether the model stopped by itself (else it hit `max_new_tokens`).
-- An optional vLLM backend (`backend="vllm"`, GPU only) when vLLM is installed: it is not a
+- An optional vLLM backend (`backend="vllm"`, GPU only; `resolve_backend("auto", ...)` picks it
+  when vLLM is installed, the model is on CUDA and the run is one process): it is not a
   dependency, is not installed on CPU machines, and is imported only when asked for. Its engine
   is built once per process from the base model folder with LoRA support; before each call the
   current adapter is saved to a temporary folder and passed as a new `LoRARequest`, so vLLM
@@ -22,7 +26,9 @@ Why it is shaped this way (DESIGN §9):
   a completion.
 
 Limits: one process; generation runs in inference mode, without gradients. The vLLM engine
-takes 0.3 of one GPU (tensor parallel 1), leaving the rest to the training model.
+takes 0.3 of one GPU (tensor parallel 1), leaving the rest to the training model. The vLLM path
+has not been run yet (no GPU was available to the project); `scripts/gpu-check.sh` is how a GPU
+user checks it.
 """
 
 from __future__ import annotations
@@ -50,9 +56,10 @@ class Completion:
 
 @contextlib.contextmanager
 def merged_lora(policy: Policy):
-    """Merge the LoRA into the base weights for the duration of the block, if there is one."""
+    """Merge the LoRA into the base weights for the duration of the block, if there is one and
+    the base weights are fp32 (else the block runs with the LoRA unmerged)."""
     model = policy.model
-    if not policy.has_adapter:
+    if not policy.has_adapter or not _fp32_base(model):
         yield
         return
     model.merge_adapter()
@@ -60,6 +67,14 @@ def merged_lora(policy: Policy):
         yield
     finally:
         model.unmerge_adapter()
+
+
+def _fp32_base(model) -> bool:
+    """Whether the frozen (base) weights are fp32, where merging the LoRA in and out is exact to
+    about 1e-7 of a weight (see the module docstring)."""
+    import torch
+
+    return all(p.dtype == torch.float32 for p in model.parameters() if not p.requires_grad and p.is_floating_point())
 
 
 def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0,
@@ -172,6 +187,21 @@ def cut_at_eos(tokens: list[int], eos: int) -> tuple[list[int], bool]:
 
 def vllm_available() -> bool:
     return importlib.util.find_spec("vllm") is not None
+
+
+def resolve_backend(backend: str, device: str, processes: int = 1) -> str:
+    """The backend `generate` will use: 'auto' is 'vllm' when vLLM is installed, the model is on
+    CUDA and the run is one process (a vLLM engine inside each rank of a data-parallel run has
+    not been tried), else 'hf'; 'hf' and 'vllm' are taken as given.
+
+    >>> resolve_backend("auto", "cpu"), resolve_backend("hf", "cuda"), resolve_backend("auto", "cuda", processes=2)
+    ('hf', 'hf', 'hf')
+    """
+    if backend == "auto":
+        return "vllm" if device.startswith("cuda") and processes == 1 and vllm_available() else "hf"
+    if backend not in ("hf", "vllm"):
+        raise ValueError(f"unknown generation backend {backend!r}: use 'hf', 'vllm' or 'auto'")
+    return backend
 
 
 _VLLM_ENGINES: dict = {}

@@ -1,8 +1,9 @@
 """Process memory: what a run reports (resident and peak resident set size) and a release of
 freed heap back to the operating system between the phases of a step.
 
-    from azmed.memory import process_memory, release_memory
+    from azmed.memory import device_memory, process_memory, release_memory
     process_memory()        # {"rss_mb": 1830, "peak_rss_mb": 2950}
+    device_memory()         # {"cuda_peak_mb": 5120} on a GPU (torch.cuda.max_memory_allocated), else {}
     release_memory()        # after generation and after the update
 
 Why: a step allocates and frees gigabytes (generation caches, the update's activations); glibc
@@ -35,6 +36,15 @@ def process_memory() -> dict[str, int]:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         out["peak_rss_mb"] = int(peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024)
     return out
+
+
+def device_memory() -> dict[str, int]:
+    """Peak GPU memory allocated by torch in this process, in MB, when torch is already imported
+    and a CUDA device is in use; {} otherwise (this never imports torch itself)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return {}
+    return {"cuda_peak_mb": int(torch.cuda.max_memory_allocated() // (1024 * 1024))}
 
 
 def release_memory() -> None:

@@ -186,6 +186,18 @@ class Policy:
         return self.tokenizer.eos_token_id
 
     @property
+    def precision(self) -> str:
+        """How the base model computes, in words: 'bf16 weights', 'fp32 weights + bf16 autocast'
+        or 'fp32 weights'."""
+        import torch
+
+        base = next(p for p in self.model.parameters() if not p.requires_grad) if self.has_adapter else \
+            next(self.model.parameters())
+        if base.dtype == torch.bfloat16:
+            return "bf16 weights"
+        return "fp32 weights + bf16 autocast" if self.autocast_bf16 else "fp32 weights"
+
+    @property
     def has_adapter(self) -> bool:
         return hasattr(self.model, "peft_config")
 

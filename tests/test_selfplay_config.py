@@ -27,7 +27,7 @@ def test_envs_of_the_shipped_configs():
     assert load_config(ROOT / "configs" / "code.yaml").enabled_envs() == ["code"]
     assert load_config(ROOT / "configs" / "both.yaml").enabled_envs() == ["clinical", "code"]
     gpu = load_config(ROOT / "configs" / "gpu-example.yaml")
-    assert gpu.model.device == "cuda" and gpu.model.name != "embedded"
+    assert (gpu.model.device, gpu.model.dtype, gpu.rollout.backend) == ("cuda", "bfloat16", "auto")
 
 
 def test_main_config_ends_with_a_check_outside_the_simulator_in_both_settings():

@@ -5,6 +5,8 @@
     azmed train --env both --config configs/both.yaml trainer.lr=5e-5 run.out_dir=runs/both
     azmed train --resume runs/20250101-120000-clinical          # continue from the last checkpoint
     azmed train --help-config                                   # every setting, with its default
+    accelerate launch --multi_gpu --num_processes 2 -m azmed.cli train --config configs/clinical-smoke.yaml
+                                                                # data parallel (azmed.selfplay.distributed)
 
 Prints one line per step (and a progress bar), the run folder, and at the end the held-out
 comparison of the base model and the adapter. Exit 0 done, 2 for bad input (config key or

@@ -6,7 +6,9 @@
 A checkpoint folder holds the LoRA adapter (`adapter/`, loadable by `azmed eval --adapter`), the
 optimizer and learning-rate scheduler (`optimizer.pt`), every task buffer (`buffers/*.jsonl`),
 the python, numpy and torch RNG states and the trainer's own RNG (`rng.pt`), and the step
-(`state.json`, written last). It is written to a hidden temporary folder, every file fsynced,
+and the number of processes (`state.json`, written last). A data-parallel run (see
+`azmed.selfplay.distributed`) is saved by rank 0; every other rank's sampling RNG (torch, CUDA)
+goes beside it as `rng-rank-<r>.pt`, since each rank samples from its own stream. It is written to a hidden temporary folder, every file fsynced,
 then renamed into place, so a run killed mid-save leaves either the previous checkpoint or the
 new one, never half of one. Only the newest `keep` checkpoints are kept.
 
@@ -60,9 +62,8 @@ def _fsync_tree(folder: Path) -> None:
 def rng_states(rng: random.Random) -> dict[str, Any]:
     import numpy as np
 
-    return {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state(),
-            "trainer": rng.getstate(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+    return {"python": random.getstate(), "numpy": np.random.get_state(), "trainer": rng.getstate(),
+            **sampling_rng_state()}
 
 
 def restore_rng_states(states: dict[str, Any], rng: random.Random) -> None:
@@ -70,17 +71,31 @@ def restore_rng_states(states: dict[str, Any], rng: random.Random) -> None:
 
     random.setstate(states["python"])
     np.random.set_state(states["numpy"])
-    torch.set_rng_state(states["torch"])
     rng.setstate(states["trainer"])
+    restore_sampling_rng_state(states)
+
+
+def sampling_rng_state() -> dict[str, Any]:
+    """The RNG states generation samples from (torch, and CUDA where present): what differs
+    between the ranks of a data-parallel run."""
+    return {"torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None}
+
+
+def restore_sampling_rng_state(states: dict[str, Any]) -> None:
+    torch.set_rng_state(states["torch"])
     if states.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(states["cuda"])
 
 
-def save_checkpoint(run_dir: Path, state: TrainState, keep: int = 2) -> Path:
-    """Write `state` atomically as `checkpoints/step-NNNNNN` and prune old ones."""
+def save_checkpoint(run_dir: Path, state: TrainState, keep: int = 2,
+                    rank_rngs: list[dict[str, Any]] | None = None) -> Path:
+    """Write `state` atomically as `checkpoints/step-NNNNNN` and prune old ones. `rank_rngs`:
+    the sampling RNG states of every rank of a data-parallel run, in rank order (rank 0's is in
+    `rng.pt` already)."""
     root = Path(run_dir) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{PREFIX}{state.step:06d}"
+    final = checkpoint_folder(run_dir, state.step)
     tmp = root / f".tmp-{PREFIX}{state.step:06d}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
@@ -92,7 +107,12 @@ def save_checkpoint(run_dir: Path, state: TrainState, keep: int = 2) -> Path:
     for name, buf in state.buffers.items():
         buf.save(tmp / "buffers" / f"{name.replace('/', '__')}.jsonl")
     torch.save(rng_states(state.rng), tmp / "rng.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": state.step, **state.extra}), encoding="utf-8")
+    for rank, states in enumerate(rank_rngs or []):
+        if rank:
+            torch.save(states, tmp / f"rng-rank-{rank}.pt")
+    world_size = len(rank_rngs) if rank_rngs else 1
+    (tmp / "state.json").write_text(json.dumps({"step": state.step, "world_size": world_size, **state.extra}),
+                                    encoding="utf-8")
     _fsync_tree(tmp)
     if final.exists():  # a re-save of the same step (resume then immediate save)
         shutil.rmtree(final)
@@ -101,6 +121,11 @@ def save_checkpoint(run_dir: Path, state: TrainState, keep: int = 2) -> Path:
     for old in list_checkpoints(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
+
+
+def checkpoint_folder(run_dir: Path, step: int) -> Path:
+    """Where the checkpoint of `step` is (or will be) saved."""
+    return Path(run_dir) / CHECKPOINTS / f"{PREFIX}{step:06d}"
 
 
 def list_checkpoints(run_dir: Path) -> list[Path]:
@@ -122,9 +147,16 @@ def load_buffers(folder: Path, cap: int) -> dict[str, TaskBuffer]:
             for p in sorted((Path(folder) / "buffers").glob("*.jsonl"))}
 
 
-def load_checkpoint(folder: Path, state: TrainState, cap: int) -> TrainState:
+def saved_world_size(folder: Path) -> int:
+    """How many processes trained the run up to checkpoint `folder` (1 before data parallel)."""
+    return int(json.loads((Path(folder) / "state.json").read_text(encoding="utf-8")).get("world_size", 1))
+
+
+def load_checkpoint(folder: Path, state: TrainState, cap: int, rank: int = 0) -> TrainState:
     """Restore `folder` into `state`, whose model already has this checkpoint's adapter loaded
-    (see `azmed.model.load_adapter`) and whose optimizer was built over its weights."""
+    (see `azmed.model.load_adapter`) and whose optimizer was built over its weights. Rank `rank`
+    of a data-parallel run also gets its own sampling RNG back when the checkpoint has it
+    (otherwise it keeps the stream it was seeded with)."""
     folder = Path(folder)
     meta = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     opt = torch.load(folder / "optimizer.pt", weights_only=False)
@@ -133,6 +165,9 @@ def load_checkpoint(folder: Path, state: TrainState, cap: int) -> TrainState:
         state.scheduler.load_state_dict(opt["scheduler"])
     state.buffers = load_buffers(folder, cap)
     restore_rng_states(torch.load(folder / "rng.pt", weights_only=False), state.rng)
+    own = folder / f"rng-rank-{rank}.pt"
+    if rank and own.is_file():
+        restore_sampling_rng_state(torch.load(own, weights_only=False))
     state.step = int(meta["step"])
-    state.extra = {k: v for k, v in meta.items() if k != "step"}
+    state.extra = {k: v for k, v in meta.items() if k not in ("step", "world_size")}
     return state

@@ -96,7 +96,10 @@ class RolloutSettings(StrictModel):
                                               "(None = `temperature`); below 1 keeps a small model's cases well-formed")
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling (1.0 = off); top_k is always off")
     batch_size: int = Field(32, ge=1, description="prompts generated together")
-    backend: Literal["hf", "vllm"] = Field("hf", description="'hf' (transformers generate) or 'vllm' (GPU, if installed)")
+    backend: Literal["hf", "vllm", "auto"] = Field("hf", description="'hf' (transformers generate), 'vllm' (GPU, "
+                                                   "if installed) or 'auto' (vllm when installed, the model is on CUDA "
+                                                   "and the run is one process, else hf); the backend used is logged "
+                                                   "each step")
 
 
 class TrainerSettings(StrictModel):

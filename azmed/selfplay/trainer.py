@@ -32,6 +32,11 @@ learnability band, distinct diagnoses or calculators, duplicates, solve-rate his
 `trainer.time_budget_min` ends training early, cleanly, when the next step would not leave
 `eval.reserve_min` for the final check; the run then saves, checks and says so.
 
+Data parallel: launched with `accelerate launch` or `torchrun`, the ranks split each phase's
+generation and grading and the update's computation, and hold the same buffers and adapter
+throughout (`azmed.selfplay.distributed`); rank 0 alone writes the run folder, and every
+`metrics.jsonl` record says `world_size`.
+
 The trainer sees environments only through `azmed.envs.base.Environment`. The run folder
 (`azmed.runs.RunFolder`) gets config.yaml, metrics.jsonl, samples.jsonl, checkpoints/ and, at
 the end, adapter/ and the held-out comparison on each enabled environment's held-out suite
@@ -51,13 +56,14 @@ from typing import Any, Sequence
 
 from azmed.config import save_config
 from azmed.envs.base import Environment, Rejection, Task
-from azmed.generation import Completion, generate
-from azmed.memory import process_memory, release_memory
+from azmed.generation import Completion, generate, resolve_backend
+from azmed.memory import device_memory, process_memory, release_memory
 from azmed.run_status import tracked, update_status
 from azmed.runs import RunFolder, RunLog, atomic_folder, default_run_dir, progress_bar
 from azmed.selfplay import checkpoint as ckpt
 from azmed.selfplay.buffer import TaskBuffer
 from azmed.selfplay.config import ConfigError, TaskTypeSettings, TrainConfig, load_config
+from azmed.selfplay.distributed import World, join_world, leave_world
 from azmed.selfplay.metrics import Outcome, console_line, curriculum, overall, summarise_groups
 from azmed.selfplay.rewards import propose_reward, solve_rate, solve_reward, task_relative_advantages
 from azmed.selfplay.update import Sample, make_optimizer, policy_gradient_update
@@ -90,7 +96,9 @@ class SelfPlayTrainer:
         from azmed.model import load_policy
 
         self.cfg = cfg
-        self.run_dir = Path(run_dir or cfg.run.out_dir or default_run_dir("+".join(cfg.enabled_envs()) or "none"))
+        self.world: World = join_world(cfg.model.device)
+        self.run_dir = Path(self.world.broadcast(  # a default folder's timestamp is rank 0's
+            str(run_dir or cfg.run.out_dir or default_run_dir("+".join(cfg.enabled_envs()) or "none"))))
         self.folder = RunFolder(self.run_dir)
         if _resume_from is None and self.folder.metrics.exists():
             raise ConfigError(f"{self.run_dir} already holds a run: continue it with `azmed train --resume "
@@ -129,20 +137,24 @@ class SelfPlayTrainer:
         resume_adapter = str(_resume_from / "adapter") if _resume_from else None  # a checkpoint's adapter
         self.policy = load_policy(cfg.model, adapter=resume_adapter or cfg.init_adapter,
                                   lora=cfg.lora, trainable=True)
+        self.world.broadcast_parameters([p for p in self.policy.model.parameters() if p.requires_grad])
+        if self.world.rank:  # each rank samples from its own stream (see azmed.selfplay.distributed)
+            torch.manual_seed(_rank_seed(cfg.run.seed, self.world.rank, 0))
         t = cfg.trainer
         if t.gradient_checkpointing:
             self.policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self.policy.model.enable_input_require_grads()
+        self.backend = resolve_backend(cfg.rollout.backend, self.policy.device, self.world.size)
         self.optimizer, self.scheduler = make_optimizer(self.policy.model, t.lr, t.weight_decay, t.warmup_steps,
                                                         t.steps, t.schedule)
         self.state = ckpt.TrainState(step=0, buffers={}, rng=self.rng, optimizer=self.optimizer,
                                      scheduler=self.scheduler, model=self.policy.model)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.log = RunLog(self.run_dir)
-        save_config(cfg, self.folder.config)  # on resume: with the overrides given then
+        if self.world.main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.folder.config)  # on resume: with the overrides given then
         if _resume_from:
-            ckpt.load_checkpoint(_resume_from, self.state, cfg.selfplay.buffer_cap)
-            self.log.truncate(self.state.step)
+            self._restore(_resume_from)
             for (name, tt) in self.settings:
                 self.state.buffers.setdefault(f"{name}/{tt}", TaskBuffer(cfg.selfplay.buffer_cap))
         else:
@@ -153,6 +165,24 @@ class SelfPlayTrainer:
         self._elapsed_before = float(self.state.extra.get("elapsed_s", 0.0))
         for name, env in self.envs.items():  # proposals equal to a known task are duplicates
             env.remember([t for k, b in self.state.buffers.items() if k.startswith(name + "/") for t in b.tasks()])
+
+    def _restore(self, checkpoint: Path) -> None:
+        """Load `checkpoint` into this rank's state. With as many processes as saved, every rank
+        continues its own sampling stream; with another number the adapter, optimizer, buffers and
+        trainer RNG continue, and a rank without a saved stream is seeded afresh."""
+        saved = ckpt.saved_world_size(checkpoint)
+        ckpt.load_checkpoint(checkpoint, self.state, self.cfg.selfplay.buffer_cap, rank=self.world.rank)
+        if saved != self.world.size:
+            if self.world.rank >= saved:
+                import torch
+
+                torch.manual_seed(_rank_seed(self.cfg.run.seed, self.world.rank, self.state.step))
+            if self.world.main:
+                print(f"[train] {checkpoint} was written by {saved} process(es), resuming with {self.world.size}: "
+                      "the adapter, optimizer, buffers and task draws continue; sampling does not repeat what "
+                      f"{saved} process(es) would have drawn", flush=True)
+        if self.world.main:
+            self.log.truncate(self.state.step)
 
     @classmethod
     def resume(cls, run_dir: str | Path, overrides: Sequence[str] = ()) -> "SelfPlayTrainer":
@@ -179,21 +209,26 @@ class SelfPlayTrainer:
         t0 = time.perf_counter()
         r = self.cfg.rollout
         temperature = r.propose_temperature if jobs[0].role == "propose" and r.propose_temperature else r.temperature
+        lo, hi = self.world.bounds(len(jobs))  # this rank's share; the others' are gathered below
+        mine = jobs[lo:hi]
         prompts, counts = [], []
-        for j in jobs:
+        for j in mine:
             if prompts and j.prompt == prompts[-1]:
                 counts[-1] += 1
             else:
                 prompts.append(j.prompt)
                 counts.append(1)
-        outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in jobs),
-                        temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=r.backend,
-                        repeats=counts)
-        tokens = 0
-        for j, o in zip(jobs, outs, strict=True):
+        outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in mine),
+                        temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=self.backend,
+                        repeats=counts) if mine else []
+        done = []
+        for j, o in zip(mine, outs, strict=True):
             if len(o.completion_ids) > j.max_tokens or (len(o.completion_ids) == j.max_tokens and o.finished):
                 ids = o.completion_ids[: j.max_tokens]
                 o = Completion(o.prompt_ids, ids, self.policy.tokenizer.decode(ids, skip_special_tokens=True), False)
+            done.append(o)
+        tokens = 0
+        for j, o in zip(jobs, self.world.gather(done), strict=True):
             j.completion = o
             tokens += len(o.completion_ids) + int(o.finished)
         release_memory()
@@ -229,9 +264,11 @@ class SelfPlayTrainer:
         upd = policy_gradient_update(self.policy, self.optimizer, batch, micro_batch_tokens=t.micro_batch_tokens,
                                      grad_clip=t.grad_clip, scheduler=self.scheduler, ppo_clip=t.ppo_clip,
                                      update_epochs=t.update_epochs, kl_coef=t.kl_coef,
-                                     share_prompts=t.share_prompts and not t.gradient_checkpointing)
+                                     share_prompts=t.share_prompts and not t.gradient_checkpointing, world=self.world)
         times["update"] = upd.pop("update_s")
         memory = process_memory()  # the update is the largest phase: its peak is the step's peak
+        memory.update(device_memory())
+        per_rank = self.world.gather_each(memory) if self.world.distributed else None
         release_memory()
         self.state.step += 1
 
@@ -240,19 +277,23 @@ class SelfPlayTrainer:
         groups = summarise_groups(outcomes)
         sources, proposals = curriculum(outcomes)
         record = {
-            "step": self.state.step, "phase": "warmup" if warmup else "selfplay",
+            "step": self.state.step, "phase": "warmup" if warmup else "selfplay", "world_size": self.world.size,
+            "device": self.policy.device, "precision": self.policy.precision,
             "time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "overall": overall(groups), "groups": groups, "solve_sources": sources, "proposals": proposals,
             "buffers": {k: {"size": len(b), "new_valid": new_valid[k], "novelty": _novelty(new_valid[k], dups[k])}
                         for k, b in self.state.buffers.items()},
             "update": {**upd, "lr": self.scheduler.get_last_lr()[0]},
             "time": {**{k: round(v, 3) for k, v in times.items()}, "total": round(total, 3)},
-            "tokens": {"generated": gen_tokens,
+            "tokens": {"generated": gen_tokens, "backend": self.backend,
                        "per_s": round(gen_tokens / times["generate"], 1) if times["generate"] else 0.0},
             "memory": memory,
         }
-        self.log.write_step(record)
-        self.log.write_samples(self._samples(trained))
+        if per_rank:
+            record["memory_per_rank"] = per_rank
+        if self.world.main:
+            self.log.write_step(record)
+            self.log.write_samples(self._samples(trained))
         return record
 
     def _samples_with_advantages(self, trained: list[tuple[_Job, Outcome]]) -> list[Sample]:
@@ -313,11 +354,11 @@ class SelfPlayTrainer:
         t0 = time.perf_counter()
         new_valid: dict[str, int] = defaultdict(int)
         dups: dict[str, int] = defaultdict(int)
-        for (name, tt) in self.settings:
+        validated = self.world.broadcast(self._validate(proposals) if self.world.main else None)
+        for (name, tt), results in validated.items():
             mine = [j for j in proposals if (j.env, j.task_type) == (name, tt)]
-            if not mine:
-                continue
-            results = self.envs[name].validate_many(tt, [j.completion.text for j in mine], [j.refs for j in mine])
+            if not self.world.main:  # rank 0's environment remembered these tasks as it admitted them
+                self.envs[name].remember([r for r in results if isinstance(r, Task)])
             for j, r in zip(mine, results, strict=True):
                 if isinstance(r, Task):
                     j.task = _sourced([r], "proposed")[0]
@@ -356,6 +397,16 @@ class SelfPlayTrainer:
                     trained += [(mc, self._solver_outcome(mc, v)) for mc, v in by_task[id(j.task)]]
         return tokens, new_valid, dups
 
+    def _validate(self, proposals: list[_Job]) -> dict[tuple[str, str], list]:
+        """Each (environment, task type)'s validation results, in the order of `proposals`."""
+        out = {}
+        for (name, tt) in self.settings:
+            mine = [j for j in proposals if (j.env, j.task_type) == (name, tt)]
+            if mine:
+                out[(name, tt)] = self.envs[name].validate_many(tt, [j.completion.text for j in mine],
+                                                                [j.refs for j in mine])
+        return out
+
     def _solver_outcome(self, job: _Job, verdict) -> Outcome:
         reward = solve_reward(verdict.correct, verdict.formatted, self.cfg.selfplay.format_penalty)
         return Outcome((job.env, job.task_type, "solve"), reward, len(job.completion.completion_ids),
@@ -375,15 +426,17 @@ class SelfPlayTrainer:
         return tokens
 
     def _grade(self, jobs: list[_Job]) -> list:
-        """Verdicts for solver completions, batched per environment, in the order of `jobs`."""
-        out: list = [None] * len(jobs)
+        """Verdicts for solver completions, batched per environment, in the order of `jobs` (each
+        rank verifies its share; verifying changes no state)."""
+        lo, hi = self.world.bounds(len(jobs))
+        out: list = [None] * (hi - lo)
         for name in self.envs:
-            idx = [i for i, j in enumerate(jobs) if j.env == name]
+            idx = [i for i in range(lo, hi) if jobs[i].env == name]
             if idx:
                 vs = self.envs[name].verify_many([jobs[i].task for i in idx], [jobs[i].completion.text for i in idx])
                 for i, v in zip(idx, vs, strict=True):
-                    out[i] = v
-        return out
+                    out[i - lo] = v
+        return self.world.gather(out)
 
     def _samples(self, trained: list[tuple[_Job, Outcome]]) -> list[dict[str, Any]]:
         """A few proposals and answers per group: what a person reads to see what the model does."""
@@ -410,13 +463,21 @@ class SelfPlayTrainer:
 
     # ---- the run ----------------------------------------------------------------------------------
     def save(self) -> Path:
-        return ckpt.save_checkpoint(self.run_dir, self.state, keep=self.cfg.run.keep_checkpoints)
+        """A checkpoint of the run, written by rank 0 with every rank's sampling RNG."""
+        rngs = self.world.gather_each(ckpt.sampling_rng_state()) if self.world.distributed else None
+        folder = ckpt.checkpoint_folder(self.run_dir, self.state.step)
+        if self.world.main:
+            folder = ckpt.save_checkpoint(self.run_dir, self.state, keep=self.cfg.run.keep_checkpoints, rank_rngs=rngs)
+        self.world.barrier()
+        return folder
 
     def train(self) -> dict[str, Any]:
         """Run the remaining steps, checkpointing every N; then save the adapter and, unless
         `eval.at_end` is off, compare base and adapter on each enabled environment's held-out
         suite. The run folder's status.json says running, then finished (or stopped, with the
         reason)."""
+        if not self.world.main:
+            return self._train()
         with tracked(self.run_dir, steps=self.cfg.trainer.steps):
             return self._train()
 
@@ -441,15 +502,19 @@ class SelfPlayTrainer:
     def _train(self) -> dict[str, Any]:
         cfg = self.cfg
         total = cfg.trainer.steps
-        bar = progress_bar(total, "self-play", "step", cfg.run.progress, initial=self.state.step)
-        say = bar.write if bar is not None else (lambda line: print(line, flush=True))
+        main = self.world.main
+        bar = progress_bar(total, "self-play", "step", cfg.run.progress and main, initial=self.state.step)
+        say = bar.write if bar is not None else (lambda line: print(line, flush=True) if main else None)
+        procs = f" | {self.world.size} processes" if self.world.distributed else " | 1 process"
         say(f"[train] run folder {self.run_dir} | envs {', '.join(self.envs)} | task types "
-            f"{', '.join(f'{e}/{t}' for e, t in self.settings)} | from step {self.state.step}")
+            f"{', '.join(f'{e}/{t}' for e, t in self.settings)} | from step {self.state.step}{procs}")
+        say(f"[train] model {cfg.model.name} on {self.policy.device} ({self.policy.precision}) | generation backend "
+            f"{self.backend}")
         last = None
         stopped_early = None
         try:
             while self.state.step < total:
-                why = self._out_of_time(last)
+                why = self.world.broadcast(self._out_of_time(last))  # every rank stops together
                 if why:
                     stopped_early = why
                     say(f"[train] {why}")
@@ -467,11 +532,14 @@ class SelfPlayTrainer:
                 bar.close()
             for env in self.envs.values():
                 env.close()
+        result: dict[str, Any] = {"run_dir": str(self.run_dir), "adapter": str(self.folder.adapter), "last": last,
+                                  "steps": self.state.step, "stopped_early": stopped_early}
+        leave_world(self.world)  # the held-out check below is rank 0's alone
+        if not main:
+            return result
         with atomic_folder(self.folder.adapter) as tmp:
             self.policy.model.save_pretrained(tmp)
         print(f"[train] adapter saved to {self.folder.adapter}", flush=True)
-        result: dict[str, Any] = {"run_dir": str(self.run_dir), "adapter": str(self.folder.adapter), "last": last,
-                                  "steps": self.state.step, "stopped_early": stopped_early}
         suites = [env.heldout_suite for env in self.envs.values() if env.heldout_suite]
         suites += [name for name in cfg.eval.suites if name not in suites]
         if cfg.eval.at_end and suites:
@@ -480,6 +548,15 @@ class SelfPlayTrainer:
             update_status(self.run_dir, phase="held-out check")
             result["heldout"] = compare_on_heldout(self.policy, cfg, self.run_dir, suites)
         return result
+
+
+def _rank_seed(seed: int, rank: int, step: int) -> int:
+    """The torch seed of rank `rank` > 0 starting (or restarting without its saved RNG) at `step`.
+
+    >>> _rank_seed(0, 1, 0), _rank_seed(0, 1, 3)
+    (1, 3000010)
+    """
+    return seed + rank + 1_000_003 * step
 
 
 def _novelty(new: int, duplicates: int) -> float | None:

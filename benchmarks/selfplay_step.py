@@ -11,9 +11,10 @@ through TRL's GRPOTrainer, all measured side by side in one process.
 
 What is timed. The config's warm-up on demonstrations is switched off (`selfplay.warmup.steps=0`)
 so every step is a self-play step (propose -> validate -> Monte-Carlo solve rates -> solve ->
-verify -> one LoRA update); `--demo-step` times one warm-up (demonstration) step first, labelled,
-which also carries the process's one-time costs. Each variant runs `--warmup` untimed steps, then
-`--steps` timed ones, from the same seed, so every variant does the same work:
+verify -> one LoRA update); `--demo-step` also times one warm-up step on demonstrations, labelled.
+First `--warmup` untimed steps take the process's one-time costs (imports, kernel selection, first
+allocations); then each variant builds a fresh trainer from the same seed and times its first
+`--steps` steps, so every variant does the same work:
 - main:     the config as given (the main config turns gradient checkpointing on, which turns the
             update's shared prompts off: peak RSS under 3 GB);
 - no-gc:    gradient checkpointing off (prompts shared in the update): the variant compared with
@@ -45,10 +46,12 @@ What is printed, per timed step and as a mean per variant:
   tokens per second);
 - the CPU flags (`lscpu | grep -o 'avx512_bf16\\|avx2' | sort -u`) and torch's thread count.
 
-Run time: about (warmup + steps) x variants self-play steps, plus TRL's steps and ~10 s of
-matmul peaks. On a 2-core CPU with native bf16 a main-config step of the embedded model takes
-tens of seconds; use `--scale`, `--steps 1 --warmup 0`, `--variants` and `--no-trl` to fit a
-budget (a cold first step is slower: prefer --warmup 1 for figures that are quoted).
+Run time: warmup + steps x variants self-play steps, then TRL's warmup + steps steps, plus a
+model load per part and ~3 s of matmul peaks: by default 4 of ours and 2 of TRL's. On a 2-core
+CPU a main-config step of the embedded model takes tens of seconds with native bf16 and several
+times that without; use `--scale 0.5`, `--variants`, `--no-trl` and `--warmup 0` to fit a budget
+(without warm-up the first variant's step carries the one-time costs: prefer --warmup 1 for
+figures that are quoted).
 
 Limits: an untrained adapter proposes fewer valid tasks than one mid-run, so the Monte-Carlo
 share of a step is smaller than in a long run (pass `init_adapter=<run>/adapter` to time a step
@@ -97,6 +100,7 @@ class StepFigures:
     memory: dict[str, int] = field(default_factory=dict)
     completions: int = 0
     generated: int = 0
+    gradient_checkpointing: bool = False
 
 
 def step_figures(label: str, seconds: float, generate_s: float, update_s: float, other: dict[str, float],
@@ -108,7 +112,7 @@ def step_figures(label: str, seconds: float, generate_s: float, update_s: float,
              **other, "update": update_s}
     return StepFigures(label, seconds, split, {k: w[k].tokens for k in w}, {k: w[k].padding for k in w},
                        {"prefill": profile.flops("prefill", merged=merged), "decode": profile.flops("decode", merged=merged),
-                        "update": profile.flops("update", recompute=recompute)})
+                        "update": profile.flops("update", recompute=recompute)}, gradient_checkpointing=recompute)
 
 
 # ---- ours ---------------------------------------------------------------------------------------------
@@ -142,21 +146,21 @@ def our_config(args, out_dir: str, variant: list[str], total_steps: int, demo: b
     return load_config(args.config, base + sized + args.overrides + variant)
 
 
-def run_ours(args, name: str, variant: list[str], peak: dict[str, float]):
-    """Steps of one variant; returns its timed steps' figures, the prompts of its last timed step
-    (role, prompt, token limit) and its peak RSS. Measures the matmul peak on first use, at the
-    trainer's thread count."""
+def run_ours(args, name: str, variant: list[str], peak: dict[str, float], steps: int, timed: bool = True,
+             demo: bool = False):
+    """`steps` steps of a fresh trainer of one variant (`demo`: the first is a warm-up step on
+    demonstrations); returns their figures, the prompts of the last step (role, prompt, token
+    limit), the peak RSS and whether bf16 autocast was on. Measures the matmul peak on first use,
+    at the trainer's thread count."""
     import torch
 
     from azmed.memory import release_memory
     from azmed.selfplay.trainer import SelfPlayTrainer
 
-    demo = args.demo_step and name == args.variants[0]
-    total = int(demo) + args.warmup + args.steps
     release_memory()
     reset_peak_rss()
     with tempfile.TemporaryDirectory() as tmp:
-        cfg = our_config(args, tmp, variant, total, demo)
+        cfg = our_config(args, tmp, variant, steps, demo)
         trainer = SelfPlayTrainer(cfg)
         if not peak:
             peak.update(peaks())
@@ -172,9 +176,8 @@ def run_ours(args, name: str, variant: list[str], peak: dict[str, float]):
                 return generate(batch)
 
         trainer._generate = recorded
-        gc_on = cfg.trainer.gradient_checkpointing
-        timed: list[StepFigures] = []
-        for i in range(total):
+        figures: list[StepFigures] = []
+        for i in range(steps):
             profile.reset()
             jobs.clear()
             t0 = time.perf_counter()
@@ -182,19 +185,18 @@ def run_ours(args, name: str, variant: list[str], peak: dict[str, float]):
             seconds = time.perf_counter() - t0
             t = rec["time"]
             fig = step_figures(f"{name} step {i + 1} {rec['phase']}", seconds, t["generate"], t["update"],
-                               {"validate": t["validate"], "verify": t["verify"]}, profile, gc_on, merged=True)
+                               {"validate": t["validate"], "verify": t["verify"]}, profile,
+                               cfg.trainer.gradient_checkpointing, merged=True)
             fig.memory, fig.completions, fig.generated = rec["memory"], len(jobs), rec["tokens"]["generated"]
-            is_timed = rec["phase"] == "warmup" or i >= total - args.steps
-            print_step(fig, peak, trainer.policy.autocast_bf16, timed=is_timed)
-            if is_timed:
-                timed.append(fig)
+            print_step(fig, peak, trainer.policy.autocast_bf16, timed=timed)
+            figures.append(fig)
         profile.close()
         for env in trainer.envs.values():
             env.close()
         bf16 = trainer.policy.autocast_bf16
         del trainer
     release_memory()
-    return timed, list(jobs), peak_rss_mb(), bf16
+    return figures, list(jobs), peak_rss_mb(), bf16
 
 
 # ---- TRL ----------------------------------------------------------------------------------------------
@@ -205,14 +207,14 @@ def run_trl(args, jobs: list[tuple[str, str, int]], bf16: bool, peak: dict[str, 
     import torch
     from datasets import Dataset
     from peft import LoraConfig
-    from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
+    from transformers import AutoModelForCausalLM, AutoTokenizer, PrinterCallback, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
     from azmed.envs import make_env
     from azmed.memory import process_memory, release_memory
     from azmed.model import resolve_model_path
 
-    cfg = our_config(args, tempfile.mkdtemp(prefix="trl-cfg-"), [], 1)
+    cfg = our_config(args, "unused", [], 1)  # its run folder is never created
     env = make_env("clinical", **cfg.envs["clinical"].options)
     task = env.seed_tasks("diagnosis")[0]
     n = len(jobs) - len(jobs) % TRL_GENERATIONS
@@ -239,7 +241,8 @@ def run_trl(args, jobs: list[tuple[str, str, int]], bf16: bool, peak: dict[str, 
     tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
     tok.pad_token = tok.eos_token
     lora = cfg.lora
-    targs = GRPOConfig(output_dir=tempfile.mkdtemp(prefix="trl-bench-"), use_cpu=True, bf16=bf16,
+    out = tempfile.TemporaryDirectory(prefix="trl-bench-")
+    targs = GRPOConfig(output_dir=out.name, use_cpu=True, bf16=bf16,
                        gradient_checkpointing=False, per_device_train_batch_size=n, num_generations=TRL_GENERATIONS,
                        max_completion_length=limit, max_steps=steps, learning_rate=cfg.trainer.lr,
                        temperature=cfg.rollout.temperature, top_p=1.0, top_k=0, logging_steps=1,
@@ -264,6 +267,8 @@ def run_trl(args, jobs: list[tuple[str, str, int]], bf16: bool, peak: dict[str, 
     figures: list[StepFigures] = []
 
     class StepClock(TrainerCallback):
+        """Times each step; its figures are printed once TRL has logged the step's completion length."""
+
         def on_step_begin(self, *_, **__):
             profile.reset()
             gen_s[0] = reward_s[0] = 0.0
@@ -271,22 +276,29 @@ def run_trl(args, jobs: list[tuple[str, str, int]], bf16: bool, peak: dict[str, 
 
         def on_step_end(self, _args, state, *__, **___):
             seconds = time.perf_counter() - self.t0
-            fig = step_figures(f"trl step {state.global_step}", seconds, gen_s[0],
-                               seconds - gen_s[0] - reward_s[0], {"validate": 0.0, "verify": reward_s[0]}, profile,
-                               recompute=False, merged=False)
-            fig.memory, fig.completions = process_memory(), n
-            fig.generated = profile.work()["decode"].tokens
+            self.fig = step_figures(f"trl step {state.global_step}", seconds, gen_s[0],
+                                    seconds - gen_s[0] - reward_s[0], {"validate": 0.0, "verify": reward_s[0]},
+                                    profile, recompute=False, merged=False)
+            self.fig.memory, self.fig.completions = process_memory(), n
+
+        def on_log(self, _args, state, _control, logs=None, **__):
+            if getattr(self, "fig", None) is None or "completions/mean_length" not in (logs or {}):
+                return
+            fig, self.fig = self.fig, None
+            fig.generated = round(logs["completions/mean_length"] * n)  # eos included, as ours counts it
             timed = state.global_step > args.warmup
             print_step(fig, peak, bf16, timed=timed)
             if timed:
                 figures.append(fig)
 
+    grpo.remove_callback(PrinterCallback)
     grpo.add_callback(StepClock())
     grpo.train()
     profile.close()
     env.close()
     peak_mb = peak_rss_mb()
     del grpo, model
+    out.cleanup()
     release_memory()
     print(f"[trl ] {n} completions a step ({n // TRL_GENERATIONS} prompts x {TRL_GENERATIONS}), token limit "
           f"{limit}; LoRA r={lora.r} alpha={lora.alpha}, bf16 autocast {'on' if bf16 else 'off'}, "
@@ -332,7 +344,8 @@ def mean_step(figs: list[StepFigures]) -> StepFigures:
                        {key: sum(f.padding[key] for f in figs) / k for key in figs[0].padding},
                        {key: sum(f.flops[key] for f in figs) / k for key in figs[0].flops},
                        max((f.memory for f in figs), key=lambda m: m.get("peak_rss_mb", 0)),
-                       sum(f.completions for f in figs) // k, sum(f.generated for f in figs) // k)
+                       sum(f.completions for f in figs) // k, sum(f.generated for f in figs) // k,
+                       figs[0].gradient_checkpointing)
 
 
 def main() -> None:
@@ -340,8 +353,10 @@ def main() -> None:
     ap.add_argument("--config", default=str(ROOT / "configs" / "clinical.yaml"), help="training config (default: the main one)")
     ap.add_argument("--model", help="model.name: 'embedded' (the config's default) or a local HF model folder")
     ap.add_argument("--steps", type=int, default=1, help="timed self-play steps per variant (and TRL)")
-    ap.add_argument("--warmup", type=int, default=1, help="untimed steps per variant (and TRL) before the timed ones")
-    ap.add_argument("--demo-step", action="store_true", help="also time one warm-up (demonstration) step, first")
+    ap.add_argument("--warmup", type=int, default=1,
+                    help="untimed self-play steps before anything is timed (and TRL's untimed steps)")
+    ap.add_argument("--demo-step", action="store_true",
+                    help="also time one warm-up step on demonstrations (the config's first phase)")
     ap.add_argument("--variants", default="main,no-gc,baseline",
                     help=f"comma-separated, from {', '.join(VARIANTS)} (the first also gives the memory figure)")
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every task type's proposals and answers")
@@ -361,42 +376,46 @@ def main() -> None:
 
     peak: dict[str, float] = {}
     results: dict[str, StepFigures] = {}
-    demo: StepFigures | None = None
     peaks_mb: dict[str, int] = {}
-    trl_jobs, bf16 = None, False
-    for name in args.variants:
-        timed, jobs, peaks_mb[name], bf16 = run_ours(args, name, VARIANTS[name], peak)
-        if timed and "warmup" in timed[0].label:
-            demo, timed = timed[0], timed[1:]
+    first = VARIANTS[args.variants[0]]
+    if args.warmup:  # the process's one-time costs (imports, kernel selection, first allocations)
+        run_ours(args, "process warm-up", first, peak, args.warmup, timed=False)
+    demo = run_ours(args, "demonstrations", first, peak, 1, demo=True)[0][0] if args.demo_step else None
+    trl_jobs, trl_from, bf16 = None, "", False
+    for name in args.variants:  # every variant: a fresh trainer from the same seed, the same steps
+        timed, jobs, peaks_mb[name], bf16 = run_ours(args, name, VARIANTS[name], peak, args.steps)
         results[name] = mean_step(timed)
         if name == "no-gc" or trl_jobs is None:
             trl_jobs, trl_from = jobs, name
 
     print("\n[summary] mean of the timed self-play steps; CPU flags: " + cpu_flags())
     if demo is not None:
-        print(f"[summary] warm-up (demonstration) step, first of the process: {demo.seconds:.1f} s, update "
-              f"{demo.split['update']:.1f} s")
+        print(f"[summary] warm-up (demonstration) step of {args.variants[0]}: {demo.seconds:.1f} s, of which the "
+              f"update {demo.split['update']:.1f} s ({demo.tokens['update']} tokens)")
     for name, f in results.items():
         print_step(f, peak, bf16, timed=True)
         print(f"[memory] {name}: peak RSS {peaks_mb[name]} MB")
     if "baseline" in results:
         for name, f in results.items():
             if name != "baseline":
-                print(f"[ratio] {name} vs baseline: {results['baseline'].seconds / f.seconds:.2f}x faster "
-                      f"({f.seconds:.1f} s vs {results['baseline'].seconds:.1f} s a step)")
+                print(f"[ratio] {name} vs baseline: {results['baseline'].seconds / f.seconds:.2f}x the baseline's "
+                      f"speed ({f.seconds:.1f} s vs {results['baseline'].seconds:.1f} s a step)")
     if not args.no_trl:
         figs, trl_peak = run_trl(args, trl_jobs, bf16, peak)
+        peaks_mb["trl"] = trl_peak
         trl = mean_step(figs)
         ours = results[trl_from]
         print_step(trl, peak, bf16, timed=True)
         print(f"[memory] trl: peak RSS {trl_peak} MB")
-        differs = "" if trl_from == "no-gc" else " (ours with gradient checkpointing on, TRL without)"
+        differs = " (ours with gradient checkpointing on, TRL without)" if ours.gradient_checkpointing else ""
         per_ours, per_trl = ours.seconds / ours.completions, trl.seconds / trl.completions
         gen_ours, gen_trl = ours.generated / ours.seconds, trl.generated / trl.seconds
         print(f"[ratio] ours ({trl_from}) vs TRL{differs}: {per_trl / per_ours:.2f}x completions per second "
               f"({ours.completions} in {ours.seconds:.1f} s vs {trl.completions} in {trl.seconds:.1f} s), "
               + (f"{gen_ours / gen_trl:.2f}x" if gen_trl else "-") +
               f" generated tokens per second ({gen_ours:.1f} vs {gen_trl:.1f})")
+    print(f"[memory] process peak RSS: {max(peaks_mb.values())} MB (the largest of the parts above, each "
+          "measured from its own start)")
 
 
 if __name__ == "__main__":

@@ -32,7 +32,9 @@ update.
 
 Limits: one model per profile; the hook sees the model's own forward only (not sampling or
 logits processing between decode steps, which a caller measures as generation time minus the
-forwards).
+forwards). The update's FLOPs assume a backward after every update forward: forwards without
+gradients (old log-probabilities with `update_epochs` > 1, the reference model with `kl_coef`)
+are counted as if they had one.
 """
 
 from __future__ import annotations

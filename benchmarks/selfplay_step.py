@@ -1,9 +1,12 @@
-"""One self-play step of the main config: where its time goes, how close each part runs to this
-machine's matmul peak, its peak memory, and the same step with the step's optimizations off and
-through TRL's GRPOTrainer, all measured side by side in one process.
+"""The main config's self-play step: time split, share of matmul peak, memory, vs baseline and TRL.
 
-    # the main config (configs/clinical.yaml), one untimed and one timed step per variant, then TRL
-    flock /work/locks/model.lock .venv/bin/python benchmarks/selfplay_step.py
+Where one self-play step's time goes, how close each part runs to this machine's matmul peak,
+its peak memory, and the same step with the step's optimizations off and through TRL's
+GRPOTrainer, all measured side by side in one process.
+
+    # the main config (configs/clinical.yaml): one untimed step, one timed step per variant, then
+    # TRL (one untimed, one timed step)
+    .venv/bin/python benchmarks/selfplay_step.py
     # shorter: half the proposals and answers, no TRL, only the main variant
     .venv/bin/python benchmarks/selfplay_step.py --scale 0.5 --variants main --no-trl
     # any model folder, any dotted override of the training config

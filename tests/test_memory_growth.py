@@ -55,7 +55,6 @@ def test_a_closed_environment_releases_its_simulator_and_ruleset():
 
 def test_reloading_the_simulator_leaves_one_engine_alive():
     from simulator.core import Simulator
-    from simulator.engine import Engine
 
     engines = []
     for seed in range(3):
@@ -65,7 +64,6 @@ def test_reloading_the_simulator_leaves_one_engine_alive():
         del sim
         gc.collect()
     assert [e() for e in engines] == [None, None, None]
-    assert not [o for o in gc.get_objects() if isinstance(o, Engine)]
 
 
 def test_the_engine_state_holds_no_case_after_labelling(sim):

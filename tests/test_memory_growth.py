@@ -7,8 +7,9 @@ Python objects nor the resident set size climbs step over step.
 These tests check behaviour (what is alive, what is held, how much), never timing; step times
 and peak RSS of the real model are printed by benchmarks/selfplay_step.py.
 
-Limits: the tiny model proposes nothing valid, so the buffers and the known-task memory are
-checked at their caps through seeds and direct calls, not through proposals; the RSS tolerance
+Limits: the tiny model proposes nothing valid, so the per-proposal path (specification, note,
+engine, duplicate memory) is checked with the environment's own valid specifications, and the
+buffers at their cap through seeds and direct calls; the RSS tolerance
 (see `RSS_GROWTH_MB`) is loose enough for allocator noise and tight enough for a leak of a model
 cache or a ruleset per step.
 """
@@ -83,6 +84,27 @@ def test_known_tasks_and_buffers_stay_within_their_caps():
     buf.extend(tasks)
     assert len(buf) == 4 and [t.key for t in buf.tasks()] == [t.key for t in tasks[-4:]]
     assert len(buf.sample(10, random.Random(0))) == 10  # drawn from what is kept
+    env.close()
+
+
+def test_validating_many_proposals_holds_nothing_per_proposal():
+    """Valid specifications of every type (the environment's own), validated round after round:
+    the engine holds no case, the known-task memory keeps its cap, live objects stay flat."""
+    env = _clinical_env(seed_tasks_per_type=2, remembered_keys=50)
+    rng = random.Random(0)
+    first: list[Task] = []
+    objects = []
+    for _ in range(4):
+        for tt in ("diagnosis", "calculation", "next_step"):
+            results = env.validate_many(tt, [env.proposal_demonstration(tt, rng) for _ in range(25)])
+            valid = [r for r in results if isinstance(r, Task)]
+            assert len(valid) >= 20, [r for r in results if not isinstance(r, Task)][:3]
+            first = first or valid
+        assert env.sim.engine.held_facts() == 0
+        release_memory()
+        objects.append(len(gc.get_objects()))
+    assert not any(env.is_known(t.key) for t in first)  # 300 new keys, 50 remembered: the oldest are gone
+    assert objects[-1] <= objects[1] * (1 + OBJECT_GROWTH / 2), f"live objects grew round over round: {objects}"
     env.close()
 
 

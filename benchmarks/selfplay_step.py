@@ -29,7 +29,10 @@ TRL: `GRPOTrainer` (use_cpu, LoRA of the same rank, alpha and layers, bf16 autoc
 ours uses it, i.e. only on CPUs with native bf16, no gradient checkpointing, beta 0) generates as
 many completions as our timed step did, 4 per prompt, from prompts drawn from the ones our step
 used (proposer, Monte-Carlo and solver prompts in their proportions), with one token limit (the
-mean of our limits, or `--tokens`), and makes one update with the clinical verifier as reward.
+mean of our limits, or `--tokens`), all in one generation call, and makes one update with the
+clinical verifier as reward, over micro-batches of one group of 4 completions (a few hundred
+tokens each: about our `micro_batch_tokens`) accumulated into one optimizer step; trained as one
+batch, its activations would take tens of GB for the main config's step.
 
 What is printed, per timed step and as a mean per variant:
 - seconds and the split: generation = prefill (forwards of more than one new position per row)
@@ -246,7 +249,11 @@ def run_trl(args, jobs: list[tuple[str, str, int]], bf16: bool, peak: dict[str, 
     lora = cfg.lora
     out = tempfile.TemporaryDirectory(prefix="trl-bench-")
     targs = GRPOConfig(output_dir=out.name, use_cpu=True, bf16=bf16,
-                       gradient_checkpointing=False, per_device_train_batch_size=n, num_generations=TRL_GENERATIONS,
+                       gradient_checkpointing=False, num_generations=TRL_GENERATIONS,
+                       # all n completions generated in one call, trained in micro-batches of one group
+                       # (about our micro_batch_tokens) accumulated into one optimizer step
+                       per_device_train_batch_size=TRL_GENERATIONS, steps_per_generation=n // TRL_GENERATIONS,
+                       gradient_accumulation_steps=n // TRL_GENERATIONS,
                        max_completion_length=limit, max_steps=steps, learning_rate=cfg.trainer.lr,
                        temperature=cfg.rollout.temperature, top_p=1.0, top_k=0, logging_steps=1,
                        save_strategy="no", report_to=[], beta=0.0, max_grad_norm=cfg.trainer.grad_clip,
@@ -303,8 +310,8 @@ def run_trl(args, jobs: list[tuple[str, str, int]], bf16: bool, peak: dict[str, 
     del grpo, model
     out.cleanup()
     release_memory()
-    print(f"[trl ] {n} completions a step ({n // TRL_GENERATIONS} prompts x {TRL_GENERATIONS}), token limit "
-          f"{limit}; LoRA r={lora.r} alpha={lora.alpha}, bf16 autocast {'on' if bf16 else 'off'}, "
+    print(f"[trl ] {n} completions a step ({n // TRL_GENERATIONS} prompts x {TRL_GENERATIONS}, generated together, "
+          f"trained {TRL_GENERATIONS} at a time), token limit {limit}; LoRA r={lora.r} alpha={lora.alpha}, bf16 autocast {'on' if bf16 else 'off'}, "
           "no gradient checkpointing", flush=True)
     return figures, peak_mb
 

@@ -33,8 +33,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from azmed.sandbox import Job, Sandbox
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from azmed.sandbox import Job, Sandbox  # noqa: E402
+from benchmarks.machine import cpu_flags  # noqa: E402
 
 PROGRAM = "def f(a):\n    return a\n"
 
@@ -82,16 +86,6 @@ def _cpu_seconds(pids: list[int]) -> float:
             fields = fh.read().rsplit(")", 1)[1].split()
         total += sum(int(x) for x in fields[11:15]) / tick  # utime stime cutime cstime
     return total
-
-
-def cpu_flags() -> str:
-    """The CPU features that decide these figures (as `lscpu | grep -o 'avx512_bf16\\|avx2'`)."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            flags = next((line.split(":", 1)[1].split() for line in fh if line.startswith("flags")), [])
-    except OSError:
-        return "unknown"
-    return " ".join(sorted(f for f in set(flags) if f in ("avx2", "avx512_bf16"))) or "neither avx2 nor avx512_bf16"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,18 +20,12 @@ from pathlib import Path
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the
 # `simulator` package it measures.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.machine import cpu_flags  # noqa: E402
 from simulator.core import Simulator
 from simulator.generator import draw
 from simulator.physiology import Physiology
-
-
-def cpu_flags() -> str:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return " ".join(sorted(set(re.findall(r"avx512_bf16|avx2", text)))) or "neither avx2 nor avx512_bf16"
 
 
 def validated_per_second(sim, n: int) -> tuple[float, list[str]]:

@@ -12,7 +12,6 @@ The first vignette of a simulator builds its extended registry and lexicon (`kit
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -20,20 +19,14 @@ from pathlib import Path
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the
 # `simulator` package it measures.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.machine import cpu_flags  # noqa: E402
 from simulator import calculators, tools  # noqa: E402
 from simulator.core import Simulator  # noqa: E402
 from simulator.notes import NoteError, render_note  # noqa: E402
 from simulator.vignettes import calculator_case, demonstration, read_inputs, render_vignette  # noqa: E402
 from simulator.vignettes.kit import Kit  # noqa: E402
-
-
-def cpu_flags() -> str:
-    """The flags line of the simulator benchmark (benchmarks/simulator.py), one definition for both."""
-    spec = importlib.util.spec_from_file_location("simulator_benchmark", Path(__file__).with_name("simulator.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.cpu_flags()
 
 
 def rate(work, n: int) -> float:

@@ -7,6 +7,12 @@
 The engine always holds the rules of every loaded pack, whatever pack a case is drawn from, so
 a label means the same thing everywhere (a cardiology case that also meets an endocrine rule is
 ambiguous, not silently cardiology).
+
+What is built from a simulator once and reused (the notes' lexicon, the specification words,
+the calculator vignettes' kit) is kept on the simulator with `memo`, so it lives and dies with
+it; a module-level cache keyed by simulator would keep every simulator loaded in the process
+alive, and with it its engine's durable-rules ruleset, whenever the cached value refers back to
+the simulator.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import copy
 import random
 from functools import cached_property
 from pathlib import Path
+from typing import Any, Callable
 
 from simulator import criteria as C
 from simulator.case import Case
@@ -49,6 +56,7 @@ class Simulator:
         self.variable_order = {v: i for i, v in enumerate(self.registry.variables)}
         self._plans: dict[str, Plan] = {}
         self._derived = self.registry.ordered_derived()
+        self._memo: dict[str, Any] = {}
 
     @classmethod
     def load(cls, extra_dirs: list[str | Path] = ()) -> "Simulator":
@@ -65,7 +73,15 @@ class Simulator:
         other.variable_order = {v: i for i, v in enumerate(other.registry.variables)}
         other._plans = {}
         other._derived = other.registry.ordered_derived()
+        other._memo = {}
         return other
+
+    def memo(self, key: str, build: Callable[["Simulator"], Any]) -> Any:
+        """`build(self)`, built on first use and kept on this simulator under `key` (see the module
+        docstring: it is released with the simulator)."""
+        if key not in self._memo:
+            self._memo[key] = build(self)
+        return self._memo[key]
 
     # ---- lookups -------------------------------------------------------------------------------
     def criteria_variables(self, dx_id: str) -> set[str]:

@@ -101,6 +101,14 @@ class Engine:
                 dre.retract_fact(self._handle, text)
             return tuple(sorted(out))
 
+    def held_facts(self) -> int:
+        """Facts the engine's state holds now: 0 between calls, since every case is retracted
+        once its rules have fired (the state does not grow over a run)."""
+        if self._handle is None:
+            return 0
+        with self._lock:
+            return len(json.loads(dre.get_facts(self._handle, "0")))
+
     def _culprit(self, rules: dict) -> str | None:
         for rule, body in rules.items():
             try:

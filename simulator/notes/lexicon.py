@@ -26,7 +26,6 @@ leaves it out when the engine does not need it and refuses the case otherwise (s
 from __future__ import annotations
 
 import re
-import weakref
 from functools import cached_property
 
 from simulator.verify import normalise
@@ -169,12 +168,6 @@ def _derived_forms(finding) -> list[str]:
     return out
 
 
-_LEXICONS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
 def lexicon(sim) -> Lexicon:
     """The lexicon of `sim`'s registry and packs, built once per simulator."""
-    lex = _LEXICONS.get(sim)
-    if lex is None:
-        lex = _LEXICONS[sim] = Lexicon(sim.registry, sim.diagnosis_index)
-    return lex
+    return sim.memo("lexicon", lambda s: Lexicon(s.registry, s.diagnosis_index))

@@ -25,7 +25,6 @@ from __future__ import annotations
 import difflib
 import importlib
 import random
-import weakref
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -106,10 +105,7 @@ class Words:
 
     @classmethod
     def of(cls, sim) -> "Words":
-        words = _WORDS.get(sim)
-        if words is None:
-            words = _WORDS[sim] = cls(sim)
-        return words
+        return sim.memo("spec-words", cls)
 
     # ---- what cases of a diagnosis show ----------------------------------------------------------
     def measured(self, dx: str) -> set[str]:
@@ -252,9 +248,6 @@ class Words:
             if key == style.replace("_", " ") or key in names:
                 return style
         return None
-
-
-_WORDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 # ---- the text a proposer's prompt shows ---------------------------------------------------------

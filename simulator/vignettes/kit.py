@@ -14,7 +14,6 @@ and variables are never used by a rule, so labels are unchanged.
 from __future__ import annotations
 
 import datetime as _dt
-import weakref
 from typing import Any
 
 from simulator.calculators import Calculator, Input
@@ -25,7 +24,6 @@ from simulator.expressions import Expression
 from simulator.vignettes.schema import check_spec, load_spec
 
 ANY_SETTING = "any"
-_KITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def option_key(inp: Input, key: Any) -> Any:
@@ -65,7 +63,7 @@ class Kit:
     @classmethod
     def of(cls, sim) -> "Kit":
         """The kit of `sim`, built on first use and kept while `sim` lives."""
-        return _KITS.get(sim) or _KITS.setdefault(sim, cls(sim))
+        return sim.memo("vignette-kit", cls)
 
     def coupling(self, vid: str) -> tuple[Expression, float] | None:
         """The vignettes' own coupling of `vid` (expected value, noise), if any."""

@@ -1,6 +1,6 @@
 """Data-parallel self-play: N processes against one process on the same work, side by side.
 
-    flock /work/locks/model.lock .venv/bin/python benchmarks/data_parallel.py
+    .venv/bin/python benchmarks/data_parallel.py
     .venv/bin/python benchmarks/data_parallel.py --config configs/clinical-smoke.yaml --steps 4 --threads 2
     .venv/bin/python benchmarks/data_parallel.py --model /path/to/tiny-model --steps 2    # a quick look
 

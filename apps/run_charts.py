@@ -22,6 +22,7 @@ import altair as alt
 import pandas as pd
 
 PLOT_HEIGHT = 240        # px of plot area, whatever the legend holds
+MIN_PLOT_HEIGHT = 2 * PLOT_HEIGHT // 3  # a chart sized by its categories is never shorter than this
 BAR_STEP = 22            # px per category in a bar chart
 LEGEND_COLUMNS_FROM = 5  # a legend with this many series or more is set in two columns
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
@@ -105,7 +106,8 @@ def rejection_chart(rejections: pd.DataFrame, title: str, palette: list[str] | N
         x=alt.X("sum(count):Q", title="proposals refused"),
         color=alt.Color("group:N", legend=_legend(n), scale=_colors(totals["group"].unique(), palette)),
         tooltip=["reason:N", "group:N", alt.Tooltip("sum(count):Q", title="count")])
-    return chart.properties(title=title, height=BAR_STEP * totals["reason"].nunique(), autosize=FIT_WIDTH)
+    return chart.properties(title=title, height=max(MIN_PLOT_HEIGHT, BAR_STEP * totals["reason"].nunique()),
+                            autosize=FIT_WIDTH)
 
 
 def sources_chart(sources: pd.DataFrame, title: str) -> alt.Chart:
@@ -134,5 +136,5 @@ def learnability_chart(learnability: pd.DataFrame, title: str) -> alt.Chart:
         color=alt.Color("count:Q", title="proposals", scale=alt.Scale(scheme="blues"),
                         legend=alt.Legend(orient="bottom", direction="horizontal")),
         tooltip=["step:O", alt.Tooltip("solve_rate:O", title="solve rate"), "count:Q"])
-    return chart.properties(title=title, height=max(PLOT_HEIGHT // 2, BAR_STEP * per_step["solve_rate"].nunique()),
+    return chart.properties(title=title, height=max(MIN_PLOT_HEIGHT, BAR_STEP * per_step["solve_rate"].nunique()),
                             autosize=FIT_WIDTH)

@@ -70,6 +70,8 @@ def browser_context(tmp_path):
 @pytest.fixture
 def server(tmp_path):
     """`azmed app` on a free loopback port, showing the shipped results as its runs folder."""
+    # the page opens the most recently written run first: make that the main run, not an ablation arm
+    os.utime(RESULTS / "clinical" / "metrics.jsonl")
     port = _free_port()
     log = tmp_path / f"app-{port}.log"
     with open(log, "w") as out:

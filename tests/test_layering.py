@@ -34,7 +34,7 @@ LAYERS = [
     ["azmed.generation", "azmed.envs", "azmed.real_cases"],
     ["azmed.eval"],
     ["azmed.selfplay", "azmed.finetune", "azmed.integrations"],
-    ["azmed.commands", "azmed.cli"],
+    ["azmed.commands", "azmed.cli", "azmed.ablation"],
     ["apps"],
 ]
 # Parts of one layer that must not import each other.

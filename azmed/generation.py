@@ -17,6 +17,15 @@ Why it is shaped this way (DESIGN §9):
 - Sampling is unbiased for RL: `top_k=0`, `top_p=1` (transformers' default top_k is 50).
 - Completions are cut at the first eos; `completion_ids` excludes the eos and the padding,
   and `finished` says whether the model stopped by itself (else it hit `max_new_tokens`).
+- Guided answers (`guides`, one per prompt, e.g. `simulator.tools.CallGuide`): a small model
+  writes a calculator call inside the grammar. Such prompts decode in this module's own loop
+  (same KV cache, same sampling): where the guide offers a choice, the model samples among the
+  tokens that keep the text on one of the allowed strings (logits of the others masked); where it
+  forces text (a '(' after a calculator's name, an '=' after an input's name, a ',' or ')' after a
+  value), that text's tokens are fed instead of a sample. `Completion.forced` marks those tokens
+  (and a forced eos) so that the update does not train on them: they were not the model's choice.
+  Chosen and free tokens are trained with the model's own log-probability (for a masked choice
+  this also raises the mass on the allowed tokens).
 - An optional vLLM backend (`backend="vllm"`, GPU only; `resolve_backend("auto", ...)` picks it
   when vLLM is installed, the model is on CUDA and the run is one process): it is not a
   dependency, is not installed on CPU machines, and is imported only when asked for. Its engine
@@ -52,6 +61,7 @@ class Completion:
     completion_ids: list[int]
     text: str
     finished: bool
+    forced: tuple[int, ...] = ()  # positions in completion_ids (+ the eos at len(completion_ids)) not sampled
 
 
 @contextlib.contextmanager
@@ -79,19 +89,27 @@ def _fp32_base(model) -> bool:
 
 def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0,
              top_p: float = 1.0, batch_size: int = 32, backend: str = "hf",
-             stop_strings: Sequence[str] | None = None, repeats: int | Sequence[int] = 1) -> list[Completion]:
+             stop_strings: Sequence[str] | None = None, repeats: int | Sequence[int] = 1,
+             guides: Sequence | None = None) -> list[Completion]:
     """Sample `repeats` completions per prompt (prompts already chat-formatted; one count for all,
     or one per prompt), returned prompt by prompt in the order of `prompts`. `temperature` 0
     means greedy decoding.
 
     A prompt sampled several times (Monte-Carlo solve rates, a proposer's batch) is prefilled once
     and its KV cache copied to its repeats, which saves most of the cost of short answers to long
-    prompts."""
+    prompts. `guides` (one per prompt, None for an unguided one) keep answers inside a grammar
+    (see the module docstring)."""
     if not prompts:
         return []
     counts = [repeats] * len(prompts) if isinstance(repeats, int) else list(repeats)
     if len(counts) != len(prompts) or min(counts) < 1:
         raise ValueError("repeats must be a count >= 1, or one such count per prompt")
+    if guides is not None and any(g is not None for g in guides):
+        if len(guides) != len(prompts):
+            raise ValueError("guides must give one guide (or None) per prompt")
+        return _split_guided(policy, prompts, counts, list(guides), max_new_tokens=max_new_tokens,
+                             temperature=temperature, top_p=top_p, batch_size=batch_size, backend=backend,
+                             stop_strings=stop_strings)
     if backend == "vllm":
         return _generate_vllm(policy, [p for p, k in zip(prompts, counts) for _ in range(k)],
                               max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
@@ -137,6 +155,159 @@ def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, tem
                     encoded[i], completion, tok.decode(completion, skip_special_tokens=True), finished)
                 seen[i] = seen.get(i, 0) + 1
     return results  # type: ignore[return-value]
+
+
+def _split_guided(policy: Policy, prompts, counts, guides, **kw) -> list[Completion]:
+    """Guided prompts through `_generate_guided`, the others through `generate`, in prompt order."""
+    plain = [i for i, g in enumerate(guides) if g is None]
+    guided = [i for i, g in enumerate(guides) if g is not None]
+    out: dict[int, list[Completion]] = {}
+    if plain:
+        got = generate(policy, [prompts[i] for i in plain], repeats=[counts[i] for i in plain], **kw)
+        for i in plain:
+            out[i], got = got[:counts[i]], got[counts[i]:]
+    got = _generate_guided(policy, [prompts[i] for i in guided], [counts[i] for i in guided],
+                           [guides[i] for i in guided], max_new_tokens=kw["max_new_tokens"],
+                           temperature=kw["temperature"], batch_size=kw["batch_size"])
+    for i in guided:
+        out[i], got = got[:counts[i]], got[counts[i]:]
+    return [c for i in range(len(prompts)) for c in out[i]]
+
+
+def _generate_guided(policy: Policy, prompts: Sequence[str], counts: Sequence[int], guides: Sequence,
+                     *, max_new_tokens: int, temperature: float, batch_size: int) -> list[Completion]:
+    """Decode guided prompts token by token with the KV cache (see the module docstring)."""
+    import torch
+
+    tok, eos = policy.tokenizer, policy.eos_id
+    vocab = _piece_index(tok)
+    encoded = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+    first = [0] * len(prompts)
+    for i in range(1, len(prompts)):
+        first[i] = first[i - 1] + counts[i - 1]
+    results: list[Completion | None] = [None] * sum(counts)
+    policy.model.eval()
+    with merged_lora(policy), torch.inference_mode(), policy.autocast():
+        for idx in _calls(order, counts, batch_size):
+            width = max(len(encoded[i]) for i in idx)
+            ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(idx), width), dtype=torch.long)
+            for row, i in enumerate(idx):
+                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
+                mask[row, width - len(encoded[i]):] = 1
+            rows = torch.repeat_interleave(torch.arange(len(idx)), torch.tensor([counts[i] for i in idx]))
+            ids, mask, rows = ids.to(policy.device), mask.to(policy.device), rows.to(policy.device)
+            cache = _shared_prefill(policy.model, ids, mask, rows)
+            mask = mask[rows]
+            pos = mask.sum(-1, keepdim=True) - 1
+            nxt = ids[rows, -1:]
+            n = len(rows)
+            owner = [idx[r] for r in rows.tolist()]
+            out_ids: list[list[int]] = [[] for _ in range(n)]
+            forced: list[list[int]] = [[] for _ in range(n)]
+            queue: list[list[int]] = [[] for _ in range(n)]
+            texts = [""] * n
+            done = [False] * n
+            for _ in range(max_new_tokens):
+                logits = policy.model(input_ids=nxt, attention_mask=mask, position_ids=pos, past_key_values=cache,
+                                      use_cache=True).logits[:, -1].float()
+                picks = _sample(logits, temperature)
+                step = []
+                for r in range(n):
+                    if done[r]:
+                        step.append(tok.pad_token_id)
+                        continue
+                    t, was_forced = _guided_token(guides[owner[r]], texts[r], logits[r], int(picks[r]), queue[r],
+                                                  tok, eos, vocab, temperature)
+                    if was_forced:
+                        forced[r].append(len(out_ids[r]))
+                    if t == eos:
+                        done[r] = True
+                    else:
+                        out_ids[r].append(t)
+                        texts[r] = tok.decode(out_ids[r], skip_special_tokens=True)
+                    step.append(t)
+                if all(done):
+                    break
+                nxt = torch.tensor(step, dtype=torch.long, device=policy.device).unsqueeze(1)
+                mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=mask.device)], dim=1)
+                pos = pos + 1
+            seen: dict[int, int] = {}
+            for r in range(n):
+                i = owner[r]
+                results[first[i] + seen.get(i, 0)] = Completion(encoded[i], out_ids[r], texts[r], done[r],
+                                                                tuple(forced[r]))
+                seen[i] = seen.get(i, 0) + 1
+            del cache
+    return results  # type: ignore[return-value]
+
+
+def _sample(logits, temperature: float):
+    """One token per row: greedy at temperature 0, else sampled from softmax(logits / temperature)."""
+    import torch
+
+    if temperature <= 0:
+        return logits.argmax(-1)
+    return torch.multinomial(torch.softmax(logits / temperature, dim=-1), 1).squeeze(-1)
+
+
+def _guided_token(guide, text: str, logits, pick: int, queue: list[int], tok, eos: int, vocab, temperature: float):
+    """(the next token of one guided row, whether it was forced), given the model's free `pick`."""
+    if queue:
+        return queue.pop(0), True
+    step = guide.next(text)
+    if step.kind == "stop":
+        return eos, True
+    if step.kind == "force":
+        return _force(step.text, queue, tok), True
+    if step.kind == "choose":
+        allowed = sorted({t for c in step.choices for t in vocab.prefixes(c)})
+        if not allowed:  # no single token starts the choice: write it
+            return _force(min(step.choices, key=len), queue, tok), True
+        sub = logits[allowed]
+        return allowed[int(_sample(sub.unsqueeze(0), temperature)[0])], False
+    piece = "" if pick == eos else tok.decode([pick], skip_special_tokens=True)
+    instead = guide.check(text, piece, end=pick == eos)
+    if instead is None:
+        return pick, False
+    if instead == "":  # an empty value: the model writes a piece that does not end it
+        sub = logits[vocab.value_tokens]
+        return vocab.value_tokens[int(_sample(sub.unsqueeze(0), temperature)[0])], False
+    return _force(instead, queue, tok), True
+
+
+def _force(text: str, queue: list[int], tok) -> int:
+    ids = tok(text, add_special_tokens=False)["input_ids"]
+    queue.extend(ids[1:])
+    return ids[0]
+
+
+class _PieceIndex:
+    """Every token of a vocabulary by the text it decodes to, to find the tokens that start a string."""
+
+    def __init__(self, tok):
+        self.by_piece: dict[str, list[int]] = {}
+        special = set(tok.all_special_ids)
+        for i, piece in enumerate(tok.batch_decode([[i] for i in range(len(tok))])):
+            if piece and i not in special and "\ufffd" not in piece:
+                self.by_piece.setdefault(piece, []).append(i)
+
+        self.value_tokens = sorted(t for piece, ids in self.by_piece.items() if piece.strip()
+                                   and not any(ch in piece for ch in ",)\n") for t in ids)
+
+    def prefixes(self, text: str) -> list[int]:
+        """Tokens whose text is a non-empty prefix of `text`."""
+        return [t for k in range(1, len(text) + 1) for t in self.by_piece.get(text[:k], ())]
+
+
+_PIECES: dict[int, _PieceIndex] = {}
+
+
+def _piece_index(tok) -> _PieceIndex:
+    if id(tok) not in _PIECES:
+        _PIECES[id(tok)] = _PieceIndex(tok)
+    return _PIECES[id(tok)]
 
 
 def _calls(order: list[int], counts: list[int], batch_size: int) -> list[list[int]]:

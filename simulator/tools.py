@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from simulator import calculators
 from simulator.calculators import CalcResult, Calculator, CalculatorInputError, Input, UnknownCalculatorError
@@ -405,3 +405,130 @@ def grade_call(answer: str, truth: Any, kind: str) -> Verdict:
     got = calc.answer_text(out.answer)
     return Verdict(ok, {"call": out.call.text, "result": got},
                    f"{out.call.text} = {got} ({'right' if ok else f'expected {truth}'})")
+
+
+# ---- guided writing of a call ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class GuideStep:
+    """What may come next in a guided call: `force` the `text`; `choose` a piece that is a
+    non-empty prefix of one of `choices` (the model picks among them); `free` (the model writes,
+    then `CallGuide.check` reads the piece); `stop` (the call is complete: end the answer)."""
+
+    kind: str
+    text: str = ""
+    choices: tuple[str, ...] = ()
+
+
+class CallGuide:
+    """Grammar-constrained writing of one call, for a model too small to keep to the grammar by
+    itself (a 135M model names the right calculator, then stops or writes prose). The model
+    chooses and writes; the guide only keeps the answer inside the grammar:
+
+    - the name: each piece must continue one of the listed calculators' ids (`choose`); once a
+      whole id is written, '(' follows (`force`);
+    - each input: its name is chosen among the inputs not yet given (`choose`), '=' follows;
+    - each value: a finding's yes/no, a sex's M/F and a graded input's option label are chosen
+      among those words; a number (with its unit) or a date is written freely until the model
+      writes ',' ')', a newline or the end (or `max_value_chars`); then ',' follows while a
+      required input is missing, else the model's own choice of ',' (another input) or ')'
+      (done), and ')' ends the answer (`stop`).
+
+    The guide reads only the text written so far (no state), so one guide serves every sample of a
+    prompt. Forced text is not the model's choice: the update does not train on it (see
+    `azmed.generation`). Inputs may come in any order; optional inputs may be left out, as in
+    `demo_call`.
+
+    >>> g = CallGuide([calculators.get("anion_gap")])
+    >>> g.next("anion")
+    GuideStep(kind='choose', text='', choices=('_gap',))
+    >>> g.next("anion_gap").text, g.next("anion_gap(sodium").text
+    ('(', '=')
+    >>> g.check("anion_gap(sodium=140", " mmol/L, chl")
+    ' mmol/L,'
+    >>> g.check("anion_gap(sodium=140, chloride=104, bicarbonate=2", "4)")
+    '4)'
+    >>> g.next("anion_gap(sodium=140, chloride=104, bicarbonate=24)").kind
+    'stop'
+    """
+
+    def __init__(self, calcs: Sequence[Calculator] | None = None, max_value_chars: int = 24):
+        calcs = list(calcs) if calcs else list(calculators.CALCULATORS.values())
+        self.calcs = {c.id: c for c in calcs}
+        self.max_value_chars = max_value_chars
+
+    def next(self, text: str) -> GuideStep:
+        """The step after `text` (the answer so far)."""
+        if "(" not in text:
+            return _choice(text, list(self.calcs), {"("})
+        name, args = text.split("(", 1)
+        calc = self.calcs.get(name)
+        if calc is None or args.endswith(")"):
+            return GuideStep("stop")
+        *done, cur = _split_args(args)
+        written = {d.split("=", 1)[0].strip() for d in done}
+        if "=" in cur:
+            key, value = cur.split("=", 1)
+            inp = next((i for i in calc.inputs if i.name == key.strip()), None)
+            labels = _value_labels(inp) if inp is not None else None
+            if labels is None:
+                return GuideStep("free")
+            left = [i for i in calc.inputs if i.name not in written and i.name != inp.name]
+            ends = {","} if any(i.required for i in left) else {",", ")"} if left else {")"}
+            return _choice(value, labels, ends)
+        lead = " " if done else ""
+        return _choice(cur, [lead + i.name for i in calc.inputs if i.name not in written], {"="})
+
+    def check(self, text: str, piece: str, end: bool = False) -> str | None:
+        """For a `free` step: None keeps the model's `piece`; otherwise the text written instead
+        (the value's end, then ',' or ')'), or "" when the piece would leave the value empty (the
+        model then writes a piece without ',' ')' or a newline). `end`: the model chose to end
+        the answer."""
+        name, args = text.split("(", 1)
+        calc = self.calcs[name]
+        *done, cur = _split_args(args)
+        value = cur.split("=", 1)[1] + piece
+        quoted = value.lstrip().startswith('"') and value.count('"') < 2
+        cut = None if quoted else next((i for i, ch in enumerate(piece) if ch in ",)\n"), None)
+        if cut is None and not end and len(value) <= self.max_value_chars:
+            return None
+        head = piece if cut is None else piece[:cut]
+        if not (value[:len(value) - len(piece)] + head).strip():
+            return ""  # a value cannot be empty: the model writes another piece
+        more = cut is not None and piece[cut] == ","
+        written = {d.split("=", 1)[0].strip() for d in (*done, cur)}
+        left = [i for i in calc.inputs if i.name not in written]
+        if any(i.required for i in left) or (more and left):
+            return head + ","
+        return head + ")"
+
+
+def _choice(current: str, targets: Sequence[str], then: set[str]) -> GuideStep:
+    """Choose a continuation of `current` toward one of `targets`; one of `then` follows a whole
+    one (forced when it is the only way on)."""
+    choices = {t[len(current):] for t in targets if t.startswith(current) and t != current}
+    if current in targets:
+        choices |= then
+    if not choices:
+        return GuideStep("stop")
+    if len(choices) == 1 and choices <= then:
+        return GuideStep("force", next(iter(choices)))
+    return GuideStep("choose", choices=tuple(sorted(choices)))
+
+
+def _value_labels(inp: Input) -> list[str] | None:
+    """The values an input can take, as a call writes them (yes/no, M/F, an option's label), or
+    None for a number or a date (written freely)."""
+    if inp.kind == "bool":
+        return ["yes", "no"]
+    if inp.kind != "choice":
+        return None
+    if inp.name == _SEX_INPUT:
+        return [str(k) for k in inp.options]
+    return [f'"{label}"' if re.search(r"[,()\"]", str(label)) else str(label) for label in inp.options.values()]
+
+
+def call_guide(question: str, count: int = 3) -> CallGuide:
+    """The guide for a tool prompt of `question` (`azmed.envs.clinical.prompts.tool_prompt`): the
+    calculators it lists, or every calculator when it lists none."""
+    return CallGuide(relevant_calculators(question, k=count) or None)

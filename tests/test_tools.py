@@ -19,8 +19,8 @@ from simulator.calculators.base import Calculator
 from simulator.calculators.inputs import SEX, finding, number
 from simulator.case import Rejection
 from simulator.notes import NoteError, render_note
-from simulator.tools import (FAILURE_REASONS, ToolCall, ToolFailure, ToolResult, demo_call, describe_tools, execute_call,
-                             parse_call, relevant_calculators, signature)
+from simulator.tools import (FAILURE_REASONS, CallGuide, GuideStep, ToolCall, ToolFailure, ToolResult, call_guide, demo_call,
+                             describe_tools, execute_call, parse_call, relevant_calculators, signature)
 
 AG = "anion_gap(sodium=140 mmol/L, chloride=104 mmol/L, bicarbonate=24 mmol/L)"
 
@@ -259,3 +259,78 @@ def test_any_calculator_declared_the_standard_way_works(monkeypatch):
     assert demo_call(shock_index, {"heart_rate": 120, "sbp": 100, "sex": "M"}) == \
         "shock_index(heart_rate=120/min, sbp=100 mmHg, sex=M)"
     assert relevant_calculators("What is the shock index?")[0].id == "shock_index"
+
+
+# ---- the guide that keeps a call inside the grammar while it is written ------------------------
+
+def _walk(guide, pick):
+    """Write a call with `guide`, taking `pick(step)` at each choice and at each free value."""
+    text = ""
+    for _ in range(400):
+        step = guide.next(text)
+        if step.kind == "stop":
+            return text
+        if step.kind == "force":
+            text += step.text
+        elif step.kind == "choose":
+            text += pick(step)
+        else:
+            piece = pick(step)
+            instead = guide.check(text, piece)
+            text += "5" if instead == "" else piece if instead is None else instead
+    raise AssertionError(f"the guide never stopped: {text!r}")
+
+
+@pytest.mark.parametrize("calc_id", sorted(calculators.CALCULATORS))
+def test_a_guided_call_always_parses_and_names_every_required_input(calc_id):
+    """Whatever is chosen and written, a guided answer is one closed call of the listed calculator
+    with each required input once (values may still be wrong: that is the model's part)."""
+    import random
+
+    calc = calculators.get(calc_id)
+    guide = CallGuide([calc])
+    for seed in range(5):
+        rng = random.Random(seed)
+        text = _walk(guide, lambda s: rng.choice(s.choices) if s.kind == "choose" else rng.choice(["7", "1.2 mg/dL", ",", ")", "12"]))
+        call = parse_call(text)
+        assert not isinstance(call, ToolFailure) or call.reason not in ("no-call", "two-calls", "malformed", "unknown-calculator",
+                                                                        "unknown-input", "missing-input"), (text, call)
+        if isinstance(call, ToolFailure):
+            continue
+        assert call.name == calc.id and text == call.text
+        given = [k for k, _ in call.args]
+        assert len(given) == len(set(given)) and {i.name for i in calc.inputs if i.required} <= set(given)
+
+
+def test_guide_steps_on_hand_written_prefixes():
+    g = CallGuide([calculators.get("anion_gap"), calculators.get("cha2ds2_vasc")])
+    assert g.next("") == GuideStep("choose", choices=("anion_gap", "cha2ds2_vasc"))
+    assert g.next("anion_gap") == GuideStep("force", "(")
+    assert g.next("anion_gap(") == GuideStep("choose", choices=("bicarbonate", "chloride", "sodium"))
+    assert g.next("anion_gap(chl") == GuideStep("choose", choices=("oride",))
+    assert g.next("anion_gap(chloride") == GuideStep("force", "=")
+    assert g.next("anion_gap(chloride=104") == GuideStep("free")
+    assert g.next("anion_gap(chloride=104,") == GuideStep("choose", choices=(" bicarbonate", " sodium"))
+    # a value ends at ',' ')' a newline or the end; ',' follows while a required input is missing
+    assert g.check("anion_gap(chloride=104", " mmol") is None
+    assert g.check("anion_gap(chloride=104", ")") == ","
+    assert g.check("anion_gap(chloride=104", "", end=True) == ","
+    assert g.check("anion_gap(chloride=", ",") == g.check("anion_gap(chloride= ", "", end=True) == ""  # not empty
+    assert g.check("anion_gap(chloride=104, sodium=140, bicarbonate=2", "4\n") == "4)"
+    assert g.check("anion_gap(chloride=104, sodium=140, bicarbonate=2", "4 mmol/L is") is None
+    assert g.check("anion_gap(chloride=104, sodium=140, bicarbonate=", "2" * 30) == "2" * 30 + ")"
+    assert g.next("anion_gap(chloride=104, sodium=140, bicarbonate=24)").kind == "stop"
+    # findings, sex and graded inputs are chosen among their words; optional inputs may close the call
+    assert g.next("cha2ds2_vasc(age=70, sex=") == GuideStep("choose", choices=("F", "M"))
+    assert g.next("cha2ds2_vasc(age=70, sex=F") == GuideStep("choose", choices=(")", ","))
+    assert g.next("cha2ds2_vasc(sex=F, hypertension=") == GuideStep("choose", choices=("no", "yes"))
+    assert g.next("cha2ds2_vasc(sex=F, hypertension=yes") == GuideStep("force", ",")  # age is still missing
+    assert g.check("cha2ds2_vasc(sex=F, age=70", ", diab") == ","
+    heart = CallGuide([calculators.get("heart_score")])
+    assert "slightly suspicious" in heart.next("heart_score(history_suspicion=").choices
+
+
+def test_call_guide_lists_the_prompts_calculators():
+    assert list(call_guide("What is the patient's CHA2DS2-VASc score?").calcs) == \
+        [c.id for c in relevant_calculators("What is the patient's CHA2DS2-VASc score?", k=3)]
+    assert len(call_guide("What is the answer?").calcs) == len(calculators.CALCULATORS)  # nothing listed: any

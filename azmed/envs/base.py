@@ -134,6 +134,11 @@ class Environment(abc.ABC):
     def solve_prompt(self, task: Task) -> str:
         """The solver's prompt for `task`; never contains `task.answer`."""
 
+    def solve_guide(self, task: Task):
+        """A guide that keeps the solver's answer to `task` inside a grammar while it is written
+        (`simulator.tools.CallGuide`; see `azmed.generation`), or None: the answer is free."""
+        return None
+
     @abc.abstractmethod
     def verify(self, task: Task, answer_text: str) -> Verdict:
         """Grade the solver's answer to `task`."""

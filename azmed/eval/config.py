@@ -45,6 +45,8 @@ class MedCalcOptions(StrictModel):
     csv: str = Field(str(MEDCALC_CSV), description="MedCalc-Bench CSV (the shipped dev copy by default)")
     max_new_tokens: int = Field(48, ge=1, description="tokens generated per answer")
     tools_max_new_tokens: int = Field(128, ge=1, description="tokens generated per answer in the tools setting")
+    guided_calls: bool = Field(True, description="tools setting: the call is written inside the grammar, as in "
+                               "training (simulator.tools.CallGuide over the calculators the prompt lists)")
     per_calculator: int | None = Field(None, ge=1, description="at most this many rows per calculator, the first in "
                                        "file order (1 = the one-row-per-calculator subset); None = every row")
     tool_count: int = Field(3, ge=1, le=10, description="calculators listed in a tools-setting prompt (those whose "

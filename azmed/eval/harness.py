@@ -115,6 +115,10 @@ class Suite:
         """The user message for `item` (the harness adds the chat template)."""
         raise NotImplementedError
 
+    def guide(self, item: Item):
+        """A guide that keeps the answer to `item` inside a grammar (see `azmed.generation`), or None."""
+        return None
+
     def score(self, item: Item, answer: str) -> dict[str, Any]:
         """Record fields for one answer, normally `scored(verdict, ...)`."""
         raise NotImplementedError
@@ -151,6 +155,9 @@ class EnvSuite(Suite):
 
     def prompt(self, item: Item) -> str:
         return self.env.solve_prompt(item.data)
+
+    def guide(self, item: Item):
+        return self.env.solve_guide(item.data)
 
     def close(self) -> None:
         if self._env is not None:
@@ -251,6 +258,7 @@ def run_suite(suite: Suite, policy, *, limit: int | None, batch_size: int, max_b
     items = list(suite.items(limit) if items is None else items)
     prompts = [suite.prompt(it) for it in items]
     chats = [policy.chat(p) for p in prompts]
+    guides = [suite.guide(it) for it in items]
     lengths = [len(policy.tokenizer(c, add_special_tokens=False)["input_ids"]) for c in chats]
     records: list[dict | None] = [None] * len(items)
     bar = progress_bar(len(items), suite.label, "item", progress)
@@ -259,7 +267,8 @@ def run_suite(suite: Suite, policy, *, limit: int | None, batch_size: int, max_b
     for idx in plan_batches(lengths, batch_size, max_batch_tokens):
         g0 = time.perf_counter()
         outs = generate(policy, [chats[i] for i in idx], max_new_tokens=suite.max_new_tokens,
-                        temperature=0.0, batch_size=len(idx), stop_strings=suite.stop_strings or None)
+                        temperature=0.0, batch_size=len(idx), stop_strings=suite.stop_strings or None,
+                        guides=[guides[i] for i in idx])
         gen_s += time.perf_counter() - g0
         scores = suite.score_many([items[i] for i in idx], [o.text for o in outs])
         for i, out, score in zip(idx, outs, scores):
@@ -279,6 +288,7 @@ def run_suite(suite: Suite, policy, *, limit: int | None, batch_size: int, max_b
     summary.update({
         "records": str(records_file) if records_file is not None else None,
         "max_new_tokens": suite.max_new_tokens,
+        "guided": sum(g is not None for g in guides),
         "hit_max_new_tokens": sum(1 for r in done if not r["stopped"]),
         "prompt_tokens_mean": round(sum(lengths) / len(lengths), 1) if lengths else 0.0,
         "seconds": round(seconds, 2), "generate_seconds": round(gen_s, 2),

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from azmed.envs.base import Verdict
-from azmed.envs.clinical.prompts import tool_prompt
+from azmed.envs.clinical.prompts import tool_guide, tool_prompt
 from azmed.eval.harness import Item, Suite, SuiteDataError, scored
 from simulator import calculators
 from simulator.tools import ToolFailure, execute_call
@@ -215,6 +215,11 @@ class MedCalcSuite(Suite):
         return (f"Here is the patient note:\n{item.data['note'].strip()}\n\n"
                 f"Here is the task:\n{item.data['question'].strip()}\n\n"
                 "Reply with the final answer only, on one line: Answer: <value>")
+
+    def guide(self, item: Item):
+        if self.setting == "tools" and self.options.guided_calls:  # as training writes its calls
+            return tool_guide(item.data["question"], self.options.tool_count)
+        return None
 
     def score(self, item: Item, answer: str) -> dict[str, Any]:
         if self.setting == "tools":

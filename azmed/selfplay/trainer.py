@@ -211,21 +211,23 @@ class SelfPlayTrainer:
         temperature = r.propose_temperature if jobs[0].role == "propose" and r.propose_temperature else r.temperature
         lo, hi = self.world.bounds(len(jobs))  # this rank's share; the others' are gathered below
         mine = jobs[lo:hi]
-        prompts, counts = [], []
+        prompts, counts, guides = [], [], []
         for j in mine:
             if prompts and j.prompt == prompts[-1]:
                 counts[-1] += 1
             else:
                 prompts.append(j.prompt)
                 counts.append(1)
+                guides.append(self.envs[j.env].solve_guide(j.task) if j.role in ("solve", "mc") else None)
         outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in mine),
                         temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=self.backend,
-                        repeats=counts) if mine else []
+                        repeats=counts, guides=guides) if mine else []
         done = []
         for j, o in zip(mine, outs, strict=True):
             if len(o.completion_ids) > j.max_tokens or (len(o.completion_ids) == j.max_tokens and o.finished):
                 ids = o.completion_ids[: j.max_tokens]
-                o = Completion(o.prompt_ids, ids, self.policy.tokenizer.decode(ids, skip_special_tokens=True), False)
+                o = Completion(o.prompt_ids, ids, self.policy.tokenizer.decode(ids, skip_special_tokens=True), False,
+                               tuple(k for k in o.forced if k < j.max_tokens))
             done.append(o)
         tokens = 0
         for j, o in zip(jobs, self.world.gather(done), strict=True):
@@ -303,7 +305,8 @@ class SelfPlayTrainer:
         advantages = task_relative_advantages([o.reward for _, o in keep], [o.group for _, o in keep])
         eos = self.policy.eos_id
         return [Sample(j.completion.prompt_ids, j.completion.completion_ids + ([eos] if j.completion.finished else []),
-                       a, (r.propose_temperature or r.temperature) if j.role == "propose" else r.temperature)
+                       a, (r.propose_temperature or r.temperature) if j.role == "propose" else r.temperature,
+                       j.completion.forced)
                 for (j, _), a in zip(keep, advantages)]
 
     def _demonstrations(self, trained: list[tuple[_Job, Outcome]]) -> list[Sample]:

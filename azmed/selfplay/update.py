@@ -3,7 +3,8 @@
     from azmed.selfplay.update import Sample, make_optimizer, policy_gradient_update
     stats = policy_gradient_update(policy, optimizer, samples, micro_batch_tokens=4096, grad_clip=1.0)
 
-Loss: token-mean REINFORCE over completion tokens only,
+Loss: token-mean REINFORCE over the completion tokens the model chose (a guide's forced tokens,
+`Sample.forced`, are neither trained nor counted),
     L = -(1/T) * sum_i sum_t A_i * rho_it       (T = completion tokens of the whole step)
 with rho = exp(logp - logp_old) (= 1 with gradient d logp when on-policy, one epoch), logp the
 log-probability under the distribution the completion was sampled from (logits / temperature), clipped
@@ -58,10 +59,23 @@ class Sample:
     completion_ids: list[int]
     advantage: float
     temperature: float = 1.0  # the sampling temperature: log-probabilities are of logits / temperature
+    forced: tuple[int, ...] = ()  # completion positions a guide wrote (not the model's choice): not trained
 
     @property
     def length(self) -> int:
         return len(self.prompt_ids) + len(self.completion_ids)
+
+    @property
+    def trained_tokens(self) -> int:
+        return len(self.completion_ids) - sum(1 for k in set(self.forced) if k < len(self.completion_ids))
+
+    def mask_row(self, width: int) -> list[float]:
+        """1.0 for each trained completion position, 0.0 for forced ones and padding, `width` long."""
+        row = [1.0] * len(self.completion_ids) + [0.0] * (width - len(self.completion_ids))
+        for k in self.forced:
+            if k < len(self.completion_ids):
+                row[k] = 0.0
+        return row
 
 
 def make_optimizer(model, lr: float, weight_decay: float, warmup_steps: int, total_steps: int, schedule: str):
@@ -111,7 +125,7 @@ def _collate(samples: Sequence[Sample], pad_id: int, device: str):
         ids[r, wp - p:wp] = torch.tensor(s.prompt_ids)
         ids[r, wp:wp + c] = torch.tensor(s.completion_ids, dtype=torch.long)
         mask[r, wp - p:wp + c] = 1
-        cmask[r, :c] = 1.0
+        cmask[r] = torch.tensor(s.mask_row(wc))
     pos = (mask.cumsum(-1) - 1).clamp(min=0)
     return ids.to(device), mask.to(device), pos.to(device), cmask.to(device), wc
 
@@ -195,11 +209,12 @@ def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, d
     n, wc = len(samples), max(len(s.completion_ids) for s in samples)
     prompt = torch.tensor([samples[0].prompt_ids], dtype=torch.long, device=device)
     comp = torch.full((n, wc), pad_id, dtype=torch.long)
-    cmask = torch.zeros((n, wc), dtype=torch.float32)
     for r, s in enumerate(samples):
         comp[r, :len(s.completion_ids)] = torch.tensor(s.completion_ids, dtype=torch.long)
-        cmask[r, :len(s.completion_ids)] = 1.0
-    comp, cmask = comp.to(device), cmask.to(device)
+    attend = torch.tensor([[1] * len(s.completion_ids) + [0] * (wc - len(s.completion_ids)) for s in samples],
+                          dtype=torch.long, device=device)
+    cmask = torch.tensor([s.mask_row(wc) for s in samples], dtype=torch.float32, device=device)
+    comp = comp.to(device)
     cache = DynamicCache()
     first = model(input_ids=prompt, past_key_values=cache, use_cache=True, logits_to_keep=1).logits[:, -1].float()
     first = torch.log_softmax(first / temperature, dim=-1)[0]                     # (V,)
@@ -207,7 +222,7 @@ def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, d
     if wc > 1:
         p = prompt.shape[1]
         cache.batch_select_indices(torch.zeros(n, dtype=torch.long, device=device))
-        attn = torch.cat([torch.ones((n, p), dtype=torch.long, device=device), cmask[:, :-1].long()], dim=1)
+        attn = torch.cat([torch.ones((n, p), dtype=torch.long, device=device), attend[:, :-1]], dim=1)
         pos = (p + torch.arange(wc - 1, device=device)).unsqueeze(0).expand(n, -1)
         logits = model(input_ids=comp[:, :-1], attention_mask=attn, position_ids=pos, past_key_values=cache,
                        use_cache=True).logits.float() / temperature
@@ -226,9 +241,9 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
     `samples` and computes its share of them (see the module docstring)."""
     t0 = time.perf_counter()
     model = policy.model
-    total_tokens = sum(len(s.completion_ids) for s in samples)
-    active = [s for s in samples if s.advantage != 0.0 and s.completion_ids] if kl_coef == 0 else \
-        [s for s in samples if s.completion_ids]
+    total_tokens = sum(s.trained_tokens for s in samples)
+    active = [s for s in samples if s.advantage != 0.0 and s.trained_tokens] if kl_coef == 0 else \
+        [s for s in samples if s.trained_tokens]
     stats = {"loss": 0.0, "grad_norm": 0.0, "trained_tokens": float(total_tokens),
              "computed_sequences": float(len(active)), "kl": 0.0, "clip_frac": 0.0, "nll": 0.0}
     if not active or total_tokens == 0:

@@ -41,6 +41,9 @@ class ClinicalEnvConfig(EnvConfig):
                              "[] = every answer is direct")
     tool_count: int = Field(3, ge=1, le=10, description="calculators listed in a tool prompt (those whose names "
                             "best match the question)")
+    guided_calls: bool = Field(True, description="write the solver's calculator calls inside the grammar while "
+                               "they are generated (simulator.tools.CallGuide): the model picks the calculator, "
+                               "the inputs and their values; '(' '=' ',' ')' are written for it and not trained")
     proposals: Literal["spec", "edit"] = Field(
         "spec", description="what the proposer writes for diagnosis, calculation and next_step: 'spec' (a case "
         "specification, simulator.spec) or 'edit' (the changed lines of a reference case); abduction and "

@@ -39,7 +39,7 @@ from azmed.envs.base import Environment, Rejection, Task, Verdict, stable_key
 from azmed.envs.clinical.config import (HELDOUT_SEED_BASE, SETTINGS, SPEC_KIND, TASK_TYPES, TRAIN_SEED_RANGE,
                                         ClinicalEnvConfig)
 from azmed.envs.clinical.edits import CaseEditor
-from azmed.envs.clinical.prompts import solve_prompt, spec_prompt
+from azmed.envs.clinical.prompts import solve_prompt, spec_prompt, tool_guide
 from azmed.envs.clinical.tasks import TaskMaker
 from simulator.core import Simulator
 from simulator.notes import NoteError
@@ -205,6 +205,14 @@ class ClinicalEnv(Environment):
     # ---- solving and grading -----------------------------------------------------------------------
     def solve_prompt(self, task: Task) -> str:
         return solve_prompt(task, self.config.tool_count)
+
+    def solve_guide(self, task: Task):
+        """With `guided_calls`, a tool task's call is written inside the grammar (`CallGuide` over
+        the calculators its prompt lists)."""
+        p = task.payload
+        if self.config.guided_calls and task.task_type == "calculation" and p.get("tools") and "question" in p:
+            return tool_guide(p["question"], self.config.tool_count)
+        return None
 
     def verify(self, task: Task, answer_text: str) -> Verdict:
         if task.task_type in ("diagnosis", "self_edit"):

@@ -35,6 +35,12 @@ def tool_prompt(text: str, question: str, count: int = 3) -> str:
     return f"{text.strip()}\n\n{question.strip()}\nCalculators:\n{catalogue}\n{tools.GRAMMAR_HELP}"
 
 
+def tool_guide(question: str, count: int = 3) -> tools.CallGuide:
+    """The guide of `tool_prompt(text, question, count)`: the calls it accepts name one of the
+    calculators the prompt lists."""
+    return tools.call_guide(question, count)
+
+
 def solve_prompt(task: Task, tool_count: int = 3) -> str:
     """The solver's prompt for a clinical task; never contains the hidden answer."""
     p = task.payload

@@ -17,15 +17,17 @@ Why it is shaped this way (DESIGN §9):
 - Sampling is unbiased for RL: `top_k=0`, `top_p=1` (transformers' default top_k is 50).
 - Completions are cut at the first eos; `completion_ids` excludes the eos and the padding,
   and `finished` says whether the model stopped by itself (else it hit `max_new_tokens`).
-- Guided answers (`guides`, one per prompt, e.g. `simulator.tools.CallGuide`): a small model
-  writes a calculator call inside the grammar. Such prompts decode in this module's own loop
+- Guided answers (`guides`, one per prompt: `simulator.tools.CallGuide` for a calculator call,
+  `simulator.spec.guide.SpecGuide` for a proposer's specification): a small model writes inside
+  the grammar. Such prompts decode in this module's own loop
   (same KV cache, same sampling): where the guide offers a choice, the model samples among the
   tokens that keep the text on one of the allowed strings (logits of the others masked); where it
   forces text (a '(' after a calculator's name, an '=' after an input's name, a ',' or ')' after a
   value), that text's tokens are fed instead of a sample. `Completion.forced` marks those tokens
   (and a forced eos) so that the update does not train on them: they were not the model's choice.
   Chosen and free tokens are trained with the model's own log-probability (for a masked choice
-  this also raises the mass on the allowed tokens).
+  this also raises the mass on the allowed tokens). Finished answers leave the batch once they are
+  a quarter of it, so a long call does not keep short ones decoding padding.
 - An optional vLLM backend (`backend="vllm"`, GPU only; `resolve_backend("auto", ...)` picks it
   when vLLM is installed, the model is on CUDA and the run is one process): it is not a
   dependency, is not installed on CPU machines, and is imported only when asked for. Its engine
@@ -119,9 +121,7 @@ def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, tem
     tok = policy.tokenizer
     encoded = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    first = [0] * len(prompts)  # where each prompt's completions start in the result
-    for i in range(1, len(prompts)):
-        first[i] = first[i - 1] + counts[i - 1]
+    first = [sum(counts[:i]) for i in range(len(prompts))]  # where each prompt's completions start
     results: list[Completion | None] = [None] * sum(counts)
     sampling = dict(do_sample=True, temperature=temperature, top_k=0, top_p=top_p) if temperature > 0 \
         else dict(do_sample=False, temperature=None, top_k=None, top_p=None)
@@ -131,18 +131,12 @@ def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, tem
     policy.model.eval()
     with merged_lora(policy), torch.inference_mode(), policy.autocast():
         for idx in _calls(order, counts, batch_size):
-            width = max(len(encoded[i]) for i in idx)
-            ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):
-                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-                mask[row, width - len(encoded[i]):] = 1
-            ids, mask = ids.to(policy.device), mask.to(policy.device)
-            rows = torch.repeat_interleave(torch.arange(len(idx)), torch.tensor([counts[i] for i in idx]))
+            ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device)
+            width = ids.shape[1]
             extra = {}
             if len(rows) > len(idx):
-                extra["past_key_values"] = _shared_prefill(policy.model, ids, mask, rows.to(policy.device))
-                ids, mask = ids[rows.to(policy.device)], mask[rows.to(policy.device)]
+                extra["past_key_values"] = _shared_prefill(policy.model, ids, mask, rows)
+                ids, mask = ids[rows], mask[rows]
             out = policy.model.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
                                         pad_token_id=tok.pad_token_id, eos_token_id=eos, use_cache=True,
                                         **sampling, **extra)
@@ -183,21 +177,12 @@ def _generate_guided(policy: Policy, prompts: Sequence[str], counts: Sequence[in
     vocab = _piece_index(tok)
     encoded = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
-    first = [0] * len(prompts)
-    for i in range(1, len(prompts)):
-        first[i] = first[i - 1] + counts[i - 1]
+    first = [sum(counts[:i]) for i in range(len(prompts))]  # where each prompt's completions start
     results: list[Completion | None] = [None] * sum(counts)
     policy.model.eval()
     with merged_lora(policy), torch.inference_mode(), policy.autocast():
         for idx in _calls(order, counts, batch_size):
-            width = max(len(encoded[i]) for i in idx)
-            ids = torch.full((len(idx), width), tok.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(idx), width), dtype=torch.long)
-            for row, i in enumerate(idx):
-                ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
-                mask[row, width - len(encoded[i]):] = 1
-            rows = torch.repeat_interleave(torch.arange(len(idx)), torch.tensor([counts[i] for i in idx]))
-            ids, mask, rows = ids.to(policy.device), mask.to(policy.device), rows.to(policy.device)
+            ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device)
             cache = _shared_prefill(policy.model, ids, mask, rows)
             mask = mask[rows]
             pos = mask.sum(-1, keepdim=True) - 1
@@ -209,16 +194,17 @@ def _generate_guided(policy: Policy, prompts: Sequence[str], counts: Sequence[in
             queue: list[list[int]] = [[] for _ in range(n)]
             texts = [""] * n
             done = [False] * n
+            live = list(range(n))  # the rows still in the batch, in batch order
             for _ in range(max_new_tokens):
                 logits = policy.model(input_ids=nxt, attention_mask=mask, position_ids=pos, past_key_values=cache,
                                       use_cache=True).logits[:, -1].float()
                 picks = _sample(logits, temperature)
                 step = []
-                for r in range(n):
+                for k, r in enumerate(live):
                     if done[r]:
                         step.append(tok.pad_token_id)
                         continue
-                    t, was_forced = _guided_token(guides[owner[r]], texts[r], logits[r], int(picks[r]), queue[r],
+                    t, was_forced = _guided_token(guides[owner[r]], texts[r], logits[k], int(picks[k]), queue[r],
                                                   tok, eos, vocab, temperature)
                     if was_forced:
                         forced[r].append(len(out_ids[r]))
@@ -228,10 +214,17 @@ def _generate_guided(policy: Policy, prompts: Sequence[str], counts: Sequence[in
                         out_ids[r].append(t)
                         texts[r] = tok.decode(out_ids[r], skip_special_tokens=True)
                     step.append(t)
-                if all(done):
+                keep = [k for k, r in enumerate(live) if not done[r]]
+                if not keep:
                     break
+                if len(keep) <= 0.75 * len(live):  # finished rows leave the batch (a copy of the cache,
+                    # so only once a quarter of it is padding)
+                    sel = torch.tensor(keep, dtype=torch.long, device=policy.device)
+                    cache.batch_select_indices(sel)
+                    mask, pos = mask[sel], pos[sel]
+                    live, step = [live[k] for k in keep], [step[k] for k in keep]
                 nxt = torch.tensor(step, dtype=torch.long, device=policy.device).unsqueeze(1)
-                mask = torch.cat([mask, torch.ones((n, 1), dtype=mask.dtype, device=mask.device)], dim=1)
+                mask = torch.cat([mask, torch.ones((len(live), 1), dtype=mask.dtype, device=mask.device)], dim=1)
                 pos = pos + 1
             seen: dict[int, int] = {}
             for r in range(n):
@@ -262,7 +255,7 @@ def _guided_token(guide, text: str, logits, pick: int, queue: list[int], tok, eo
     if step.kind == "force":
         return _force(step.text, queue, tok), True
     if step.kind == "choose":
-        allowed = sorted({t for c in step.choices for t in vocab.prefixes(c)})
+        allowed = sorted({t for c in step.choices for t in vocab.prefixes(c)}) + ([eos] if step.end else [])
         if not allowed:  # no single token starts the choice: write it
             return _force(min(step.choices, key=len), queue, tok), True
         sub = logits[allowed]
@@ -308,6 +301,21 @@ def _piece_index(tok) -> _PieceIndex:
     if id(tok) not in _PIECES:
         _PIECES[id(tok)] = _PieceIndex(tok)
     return _PIECES[id(tok)]
+
+
+def _left_padded(encoded: list[list[int]], idx: list[int], counts: Sequence[int], pad: int, device):
+    """(ids, attention mask) of prompts `idx`, left-padded to the longest, and the batch rows of
+    their completions (prompt row r repeated counts[idx[r]] times)."""
+    import torch
+
+    width = max(len(encoded[i]) for i in idx)
+    ids = torch.full((len(idx), width), pad, dtype=torch.long)
+    mask = torch.zeros((len(idx), width), dtype=torch.long)
+    for row, i in enumerate(idx):
+        ids[row, width - len(encoded[i]):] = torch.tensor(encoded[i])
+        mask[row, width - len(encoded[i]):] = 1
+    rows = torch.repeat_interleave(torch.arange(len(idx)), torch.tensor([counts[i] for i in idx]))
+    return ids.to(device), mask.to(device), rows.to(device)
 
 
 def _calls(order: list[int], counts: list[int], batch_size: int) -> list[list[int]]:

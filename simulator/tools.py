@@ -411,13 +411,15 @@ def grade_call(answer: str, truth: Any, kind: str) -> Verdict:
 
 @dataclass(frozen=True)
 class GuideStep:
-    """What may come next in a guided call: `force` the `text`; `choose` a piece that is a
-    non-empty prefix of one of `choices` (the model picks among them); `free` (the model writes,
-    then `CallGuide.check` reads the piece); `stop` (the call is complete: end the answer)."""
+    """What may come next in a guided answer: `force` the `text`; `choose` a piece that is a
+    non-empty prefix of one of `choices` (the model picks among them; with `end` it may also end
+    the answer); `free` (the model writes, then the guide's `check` reads the piece); `stop` (the
+    answer is complete: end it)."""
 
     kind: str
     text: str = ""
     choices: tuple[str, ...] = ()
+    end: bool = False
 
 
 class CallGuide:
@@ -460,7 +462,7 @@ class CallGuide:
     def next(self, text: str) -> GuideStep:
         """The step after `text` (the answer so far)."""
         if "(" not in text:
-            return _choice(text, list(self.calcs), {"("})
+            return choice(text, list(self.calcs), {"("})
         name, args = text.split("(", 1)
         calc = self.calcs.get(name)
         if calc is None or args.endswith(")"):
@@ -475,9 +477,9 @@ class CallGuide:
                 return GuideStep("free")
             left = [i for i in calc.inputs if i.name not in written and i.name != inp.name]
             ends = {","} if any(i.required for i in left) else {",", ")"} if left else {")"}
-            return _choice(value, labels, ends)
+            return choice(value, labels, ends)
         lead = " " if done else ""
-        return _choice(cur, [lead + i.name for i in calc.inputs if i.name not in written], {"="})
+        return choice(cur, [lead + i.name for i in calc.inputs if i.name not in written], {"="})
 
     def check(self, text: str, piece: str, end: bool = False) -> str | None:
         """For a `free` step: None keeps the model's `piece`; otherwise the text written instead
@@ -503,17 +505,19 @@ class CallGuide:
         return head + ")"
 
 
-def _choice(current: str, targets: Sequence[str], then: set[str]) -> GuideStep:
-    """Choose a continuation of `current` toward one of `targets`; one of `then` follows a whole
-    one (forced when it is the only way on)."""
+def choice(current: str, targets: Sequence[str], then: set[str], end: bool = False) -> GuideStep:
+    """Choose a continuation of `current` toward one of `targets`; one of `then` (or, with `end`,
+    the end of the answer) follows a whole one; what is the only way on is forced."""
     choices = {t[len(current):] for t in targets if t.startswith(current) and t != current}
-    if current in targets:
+    whole = current in targets
+    if whole:
         choices |= then
+    end = end and whole
     if not choices:
         return GuideStep("stop")
-    if len(choices) == 1 and choices <= then:
+    if len(choices) == 1 and choices <= then and not end:
         return GuideStep("force", next(iter(choices)))
-    return GuideStep("choose", choices=tuple(sorted(choices)))
+    return GuideStep("choose", choices=tuple(sorted(choices)), end=end)
 
 
 def _value_labels(inp: Input) -> list[str] | None:

@@ -287,3 +287,15 @@ def test_a_time_budget_stops_training_cleanly_before_the_final_check(trainer):
     assert result["steps"] == 1 and "time budget" in result["stopped_early"]
     assert (trainer.run_dir / "adapter" / "adapter_config.json").is_file()
     assert (trainer.run_dir / "checkpoints" / "step-000001" / "state.json").is_file()
+
+
+def test_the_final_checks_reserve_grows_with_the_step_time(trainer):
+    """`eval.reserve_steps`: on a machine where a step takes longer, the reserve for the final
+    check grows with it (the larger of reserve_min and reserve_steps x the last step)."""
+    cfg = trainer.cfg
+    cfg.trainer.time_budget_min, cfg.eval.at_end, cfg.eval.reserve_min, cfg.eval.reserve_steps = 10.0, True, 1.0, 10.0
+    assert trainer._out_of_time({"time": {"total": 6.0}}) is None              # reserve 1 min, 9 left
+    why = trainer._out_of_time({"time": {"total": 60.0}})                      # reserve 10 steps = 10 min
+    assert why is not None and "10.0 kept for the final check" in why
+    cfg.eval.reserve_steps = 0.0
+    assert trainer._out_of_time({"time": {"total": 60.0}}) is None             # reserve 1 min, 9 left > 1

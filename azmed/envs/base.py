@@ -134,6 +134,11 @@ class Environment(abc.ABC):
     def solve_prompt(self, task: Task) -> str:
         """The solver's prompt for `task`; never contains `task.answer`."""
 
+    def propose_guide(self, task_type: str):
+        """A guide that keeps a proposal of `task_type` inside its format while it is written
+        (`simulator.spec.guide.SpecGuide`), or None: the proposal is free."""
+        return None
+
     def solve_guide(self, task: Task):
         """A guide that keeps the solver's answer to `task` inside a grammar while it is written
         (`simulator.tools.CallGuide`; see `azmed.generation`), or None: the answer is free."""

@@ -39,6 +39,8 @@ class SimHeldoutOptions(StrictModel):
     max_new_tokens: int = Field(32, ge=1, description="tokens generated per answer")
     tools_max_new_tokens: int = Field(96, ge=1, description="tokens generated per answer in the tools setting "
                                       "(a calculator call is longer than a number)")
+    guided_calls: bool = Field(True, description="tools setting: the call is written inside the grammar, as in "
+                               "training (the environment's guided_calls)")
 
 
 class MedCalcOptions(StrictModel):

@@ -144,12 +144,17 @@ class EvalSettings(StrictModel):
     medcalc_per_calculator: int | None = Field(1, ge=1, description="MedCalc-Bench rows per calculator in the final "
                                                "check (1 = one row per calculator; None = every row)")
     n: int = Field(300, ge=1, description="held-out items per suite")
+    guided_calls: bool = Field(True, description="tools setting: calls written inside the grammar "
+                               "(simulator.tools.CallGuide), as the environment's guided_calls does in training")
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
                                   description="held-out task types, for suites that offer several (sim-heldout)")
     batch_size: int = Field(32, ge=1, description="prompts generated together")
     max_new_tokens: int = Field(24, ge=1, description="tokens generated per answer")
     reserve_min: float = Field(5.0, ge=0, description="minutes kept for the final check when "
                                "`trainer.time_budget_min` is set")
+    reserve_steps: float = Field(0.0, ge=0, description="the final check's reserve in steps of this run: the "
+                                 "reserve is the larger of reserve_min and this many times the last step's time, so "
+                                 "that it grows on a slower machine (the check's generation slows as the steps do)")
 
 
 class TrainConfig(StrictModel):

@@ -40,7 +40,7 @@ def heldout_eval_config(cfg, adapter: str | None, suites: Sequence[str]):
 
     e = cfg.eval
     wanted = {"n": e.n, "task_types": list(e.task_types), "max_new_tokens": e.max_new_tokens,
-              "per_calculator": e.medcalc_per_calculator}
+              "per_calculator": e.medcalc_per_calculator, "guided_calls": e.guided_calls}
     data: dict[str, Any] = {"model": cfg.model.model_dump(), "adapter": adapter, "batch_size": e.batch_size,
                             "progress": cfg.run.progress, "setting": e.setting}
     for suite in suites:

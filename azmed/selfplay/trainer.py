@@ -218,7 +218,9 @@ class SelfPlayTrainer:
             else:
                 prompts.append(j.prompt)
                 counts.append(1)
-                guides.append(self.envs[j.env].solve_guide(j.task) if j.role in ("solve", "mc") else None)
+                env = self.envs[j.env]
+                guides.append(env.solve_guide(j.task) if j.role in ("solve", "mc") else
+                              env.propose_guide(j.task_type) if j.role == "propose" else None)
         outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in mine),
                         temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=self.backend,
                         repeats=counts, guides=guides) if mine else []
@@ -491,16 +493,18 @@ class SelfPlayTrainer:
 
     def _out_of_time(self, last: dict[str, Any] | None) -> str | None:
         """Why training stops before the next step (`trainer.time_budget_min`), else None: the next
-        step, as long as the last one, would not leave `eval.reserve_min` for the final check."""
+        step, as long as the last one, would not leave the final check's reserve (`eval.reserve_min`, or
+        `eval.reserve_steps` times the last step's time when that is longer)."""
         budget = self.cfg.trainer.time_budget_min
         if budget is None or last is None:
             return None
-        reserve = self.cfg.eval.reserve_min if self.cfg.eval.at_end else 0.0
+        e = self.cfg.eval
+        reserve = max(e.reserve_min, e.reserve_steps * last["time"]["total"] / 60) if e.at_end else 0.0
         left = 60 * (budget - reserve) - self._wall()
         if left >= last["time"]["total"]:
             return None
         return (f"time budget: stopping after step {self.state.step} of {self.cfg.trainer.steps} "
-                f"({budget:g} min in all, {reserve:g} kept for the final check)")
+                f"({budget:g} min in all, {reserve:.1f} kept for the final check)")
 
     def _train(self) -> dict[str, Any]:
         cfg = self.cfg

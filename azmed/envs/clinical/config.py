@@ -44,6 +44,10 @@ class ClinicalEnvConfig(EnvConfig):
     guided_calls: bool = Field(True, description="write the solver's calculator calls inside the grammar while "
                                "they are generated (simulator.tools.CallGuide): the model picks the calculator, "
                                "the inputs and their values; '(' '=' ',' ')' are written for it and not trained")
+    guided_specs: bool = Field(True, description="write the proposer's specifications inside their format while "
+                               "they are generated (simulator.spec.guide.SpecGuide): the model picks the diagnosis "
+                               "or calculator, severity, age, sex and twists among known words; the keys are "
+                               "written for it and not trained")
     proposals: Literal["spec", "edit"] = Field(
         "spec", description="what the proposer writes for diagnosis, calculation and next_step: 'spec' (a case "
         "specification, simulator.spec) or 'edit' (the changed lines of a reference case); abduction and "

@@ -44,6 +44,7 @@ from azmed.envs.clinical.tasks import TaskMaker
 from simulator.core import Simulator
 from simulator.notes import NoteError
 from simulator.spec import instantiate, parse_spec, sample_spec
+from simulator.spec.guide import SpecGuide
 from simulator.tools import grade_call
 from simulator.validation import validate_case
 from simulator.verify import ManagementIndex, answer_number, grade_calculation, grade_diagnosis
@@ -200,11 +201,26 @@ class ClinicalEnv(Environment):
         where proposals are edits."""
         if not self.uses_specs(task_type):
             return None
-        return sample_spec(self.sim, rng, SPEC_KIND[task_type]).to_text()
+        if not self.config.guided_specs:
+            return sample_spec(self.sim, rng, SPEC_KIND[task_type]).to_text()
+        guide = SpecGuide.of(self.sim, SPEC_KIND[task_type])  # what the guide lets the proposer write
+        for _ in range(20):
+            text = guide.sample(rng)
+            spec = parse_spec(self.sim, text)
+            if not isinstance(spec, Rejection) and \
+                    not isinstance(instantiate(self.sim, spec, seed=rng.randrange(1 << 30)), Rejection):
+                return text
+        return None
 
     # ---- solving and grading -----------------------------------------------------------------------
     def solve_prompt(self, task: Task) -> str:
         return solve_prompt(task, self.config.tool_count)
+
+    def propose_guide(self, task_type: str):
+        """With `guided_specs`, a specification is written inside its format (`SpecGuide`)."""
+        if self.config.guided_specs and self.uses_specs(task_type):
+            return SpecGuide.of(self.sim, SPEC_KIND[task_type])
+        return None
 
     def solve_guide(self, task: Task):
         """With `guided_calls`, a tool task's call is written inside the grammar (`CallGuide` over

@@ -1,0 +1,101 @@
+"""Guided specifications (simulator.spec.guide): whatever a model chooses inside the guide, the
+text is a specification of known words; the guide's own samples instantiate."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+
+from simulator.case import Rejection
+from simulator.spec import instantiate, parse_spec
+from simulator.spec.guide import GENERIC_TWISTS, SpecGuide
+from simulator.spec.model import MAX_TWISTS
+from simulator.tools import GuideStep
+
+
+def _walk(guide, rng):
+    """Write with random token-like pieces: a random prefix of a random choice, or the end."""
+    text = ""
+    for _ in range(500):
+        step = guide.next(text)
+        if step.kind == "stop":
+            return text
+        if step.kind == "force":
+            text += step.text
+            continue
+        options = list(step.choices) + (["<end>"] if step.end else [])
+        pick = rng.choice(options)
+        if pick == "<end>":
+            return text
+        text += pick[:rng.randint(1, len(pick))]
+    raise AssertionError(f"the guide never ended: {text!r}")
+
+
+@pytest.mark.parametrize("kind", ["diagnosis", "calculation"])
+def test_guided_specifications_always_parse(sim, kind):
+    guide = SpecGuide.of(sim, kind)
+    reasons, keys = Counter(), Counter()
+    for seed in range(300):
+        text = _walk(guide, random.Random(seed))
+        spec = parse_spec(sim, text)
+        assert not isinstance(spec, Rejection), (text, spec)
+        assert len(spec.twists) <= MAX_TWISTS
+        keys.update(line.split(":")[0] for line in text.strip().split("\n"))
+        inst = instantiate(sim, spec, seed=seed)
+        reasons["ok" if not isinstance(inst, Rejection) else inst.reason] += 1
+    assert set(reasons) <= {"ok", "conflict"}  # a twist combination a calculator's cases cannot take
+    assert reasons["ok"] >= 270
+    assert {"severity", "age", "sex", "twist"} <= set(keys)  # every key is reachable
+
+
+def test_guide_steps_on_hand_written_prefixes(sim):
+    g = SpecGuide.of(sim, "calculation")
+    assert g.next("") == GuideStep("force", "calculator: ")
+    assert set(g.next("calculator: anion_").choices) >= {"gap"}
+    step = g.next("calculator: anion_gap")
+    assert step.kind == "choose" and step.end and "\n" in step.choices  # end, or another line
+    assert g.next("calculator: anion_gap\n") == GuideStep("choose", choices=("severity: ", "age: ", "sex: ", "twist: "),
+                                                          end=True)
+    assert g.next("calculator: anion_gap\nsex: M\n") == GuideStep("choose", choices=("twist: ",), end=True)
+    assert g.next("calculator: anion_gap\nage: 4").choices == tuple(str(d) for d in range(10))  # 40-49
+    assert "\n" in g.next("calculator: anion_gap\nage: 45").choices
+    twisted = "calculator: anion_gap\ntwist: style triage\ntwist: add confounder\n"
+    left = g.next(twisted + "twist: ").choices
+    assert "add confounder" not in left and not any(t.startswith("style ") for t in left)
+    assert g.next(twisted + "twist: hide give-away") == GuideStep("stop") or \
+        g.next(twisted + "twist: hide give-away").choices == ()
+    full = twisted + "twist: hide give-away"
+    assert g.next(full).kind in ("stop", "choose") and "\n" not in g.next(full).choices  # three twists at most
+
+
+def test_guided_samples_are_valid_specifications(sim):
+    for kind in ("diagnosis", "calculation"):
+        guide = SpecGuide.of(sim, kind)
+        rng = random.Random(0)
+        texts = [guide.sample(rng) for _ in range(50)]
+        assert all(not isinstance(parse_spec(sim, t), Rejection) for t in texts)
+        assert len(set(texts)) > 40 and all(not t.endswith("\n") for t in texts)
+    assert all(not isinstance(parse_spec(sim, f"diagnosis: Sepsis\ntwist: {t}"), Rejection) for t in GENERIC_TWISTS)
+
+
+def test_the_environment_guides_specifications_and_demonstrates_what_the_guide_writes():
+    from azmed.envs.clinical import ClinicalEnv
+
+    env = ClinicalEnv()
+    assert isinstance(env.propose_guide("calculation"), SpecGuide) and env.propose_guide("calculation").first == "calculator"
+    assert env.propose_guide("next_step").first == "diagnosis"
+    assert ClinicalEnv(guided_specs=False).propose_guide("diagnosis") is None
+    assert ClinicalEnv(proposals="edit").propose_guide("diagnosis") is None
+    rng = random.Random(1)
+    for tt in ("diagnosis", "calculation", "next_step"):
+        demo = env.proposal_demonstration(tt, rng)
+        guide = env.propose_guide(tt)
+        text = ""
+        for ch in demo:  # the demonstration is a path through the guide
+            step = guide.next(text)
+            assert step.kind in ("force", "choose"), (demo, text)
+            assert (step.kind == "force" and step.text.startswith(ch)) or any(c.startswith(ch) for c in step.choices)
+            text += ch
+        assert not isinstance(env.validate(tt, demo), Rejection)

@@ -63,6 +63,7 @@ class RunFolder:
     samples = property(lambda self: self.root / SAMPLES)
     checkpoints = property(lambda self: self.root / CHECKPOINTS)
     adapter = property(lambda self: self.root / ADAPTER)
+    warmup_adapter = property(lambda self: self.root / "warmup-adapter")  # the adapter when warm-up ended
     heldout = property(lambda self: self.root / "heldout.json")
     run_facts = property(lambda self: self.root / "run.json")
     split = property(lambda self: self.root / "split.json")

@@ -9,14 +9,16 @@
 #
 #   bash scripts/ablation.sh                      # writes docs/results/ablation/
 #   STEPS=10 OUT=runs/ablation bash scripts/ablation.sh
-#   WARMUP_ADAPTER=runs/clinical/warmup-adapter bash scripts/ablation.sh
+#   WARMUP_ADAPTER=runs/clinical/warmup-adapter bash scripts/ablation.sh   # the main run's, saved when
+#                                                                          # its warm-up ended
 #   BASE_EVAL=runs/clinical/heldout-base.json bash scripts/ablation.sh   # reuse the base model's scores
 #       (the main run's final check scores the base model on the same suites, n and settings)
 #
 # Environment: OUT (default docs/results/ablation), STEPS (self-play steps per arm, default 10),
 # WARMUP_STEPS (default: the config's selfplay.warmup.steps), CONFIG (default configs/clinical.yaml),
 # LIMIT (MedCalc-Bench rows per calculator in the evaluation, default 1), N (sim-heldout tasks,
-# default 120), THREADS (torch threads, default 0 = torch's choice). Each arm's run folder keeps its config, metrics, samples and adapter; the
+# default 120), THREADS (torch threads, default 0 = torch's choice), SUITES (default "sim-heldout
+# medcalc"), SETTING (direct, tools or both, default both). Each arm's run folder keeps its config, metrics, samples and adapter; the
 # evaluation writes eval-<arm>.json and the table `ablation.md` (python -m azmed.ablation).
 # Runs one model job at a time; about STEPS x 45 s per arm plus ~4 min of evaluation per model
 # on 2 CPU cores with AVX-512 bf16.
@@ -30,6 +32,10 @@ CONFIG=${CONFIG:-configs/clinical.yaml}
 N=${N:-120}
 LIMIT=${LIMIT:-1}
 THREADS=${THREADS:-0}
+SUITES=${SUITES:-sim-heldout medcalc}
+SETTING=${SETTING:-both}
+suite_flags=()
+for s in $SUITES; do suite_flags+=(--suite "$s"); done
 mkdir -p "$OUT"
 flags=(--env clinical --config "$CONFIG")
 common=(eval.at_end=false run.progress=false trainer.time_budget_min=null run.checkpoint_every=1000
@@ -66,7 +72,7 @@ evaluate() {  # label, [--adapter DIR]
     local label=$1; shift
     if [ ! -f "$OUT/eval-$label.json" ]; then
         echo "[ablation] evaluating $label"
-        $azmed eval --suite sim-heldout --suite medcalc --setting both "$@" --out "$OUT/eval-$label.json" \
+        $azmed eval "${suite_flags[@]}" --setting "$SETTING" "$@" --out "$OUT/eval-$label.json" \
             sim_heldout.n="$N" medcalc.per_calculator="$LIMIT" progress=false "model.threads=$THREADS"
     fi
 }

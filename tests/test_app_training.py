@@ -23,7 +23,7 @@ import yaml
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from apps.run_charts import PLOT_HEIGHT, line_chart, rejection_chart, series_labels  # noqa: E402
+from apps.run_charts import MIN_PLOT_HEIGHT, PLOT_HEIGHT, line_chart, rejection_chart, series_labels  # noqa: E402
 from apps.run_folder import curriculum_tables, heldout_table, metrics_table, read_jsonl, rejections_table  # noqa: E402
 from azmed.run_status import write_status  # noqa: E402
 from tests.conftest import ROOT  # noqa: E402
@@ -101,7 +101,7 @@ def test_shipped_run_curves_hold_every_group_and_every_rejection_reason(open_pag
         for group in r["groups"].values():
             for reason, n in group.get("rejections", {}).items():
                 expected[reason] = expected.get(reason, 0) + n
-    assert len(expected) >= 3
+    assert len(expected) >= 2  # the shipped run (guided specifications): duplicate and conflict
     assert reasons.groupby("reason")["count"].sum().to_dict() == pytest.approx(expected)
     assert "Curriculum" in texts(at.subheader)  # the run logs solve_sources and proposals
     assert not any("No samples.jsonl in this run folder" in c for c in texts(at.caption))
@@ -216,7 +216,7 @@ def test_legend_adds_height_instead_of_taking_it():
     labels = series_labels(reward.assign(group=reward["group"]))
     assert labels.nunique() == reward["group"].nunique()
     bars = rejection_chart(rejections_table(recs), REJECTIONS).to_dict()
-    assert bars["height"] == 22 * rejections_table(recs)["reason"].nunique()
+    assert bars["height"] == max(MIN_PLOT_HEIGHT, 22 * rejections_table(recs)["reason"].nunique())
 
 
 def test_series_labels_name_the_metric_only_when_a_group_has_several():

@@ -297,5 +297,17 @@ def test_the_final_checks_reserve_grows_with_the_step_time(trainer):
     assert trainer._out_of_time({"time": {"total": 6.0}}) is None              # reserve 1 min, 9 left
     why = trainer._out_of_time({"time": {"total": 60.0}})                      # reserve 10 steps = 10 min
     assert why is not None and "10.0 kept for the final check" in why
+    trainer._step_times = [6.0, 6.0, 6.0, 6.0, 60.0]                           # one slow step: the mean
+    assert trainer._out_of_time({"time": {"total": 60.0}}) is None             # 10 x 16.8 s = 2.8 min
     cfg.eval.reserve_steps = 0.0
     assert trainer._out_of_time({"time": {"total": 60.0}}) is None             # reserve 1 min, 9 left > 1
+
+
+def test_the_adapter_at_the_end_of_warm_up_is_kept_for_ablations(trainer):
+    """`warmup-adapter/` holds the adapter as warm-up ended (scripts/ablation.sh starts its arms
+    from it); the run's own `adapter/` moves on with self-play."""
+    trainer.cfg.trainer.steps, trainer.cfg.selfplay.warmup.steps = 2, 1
+    trainer.train()
+    warm, final = trainer.run_dir / "warmup-adapter", trainer.run_dir / "adapter"
+    assert (warm / "adapter_config.json").is_file() and (final / "adapter_config.json").is_file()
+    assert (warm / "adapter_model.safetensors").read_bytes() != (final / "adapter_model.safetensors").read_bytes()

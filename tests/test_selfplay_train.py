@@ -31,6 +31,7 @@ SMALL = ["trainer.steps=2", "run.checkpoint_every=1", "run.progress=false", "eva
          "envs.clinical.task_types.self_edit.propose=1", "envs.clinical.task_types.self_edit.solve=0"]
 for tt in ("diagnosis", "calculation", "abduction", "next_step", "self_edit"):
     SMALL += [f"envs.clinical.task_types.{tt}.propose_tokens=64", f"envs.clinical.task_types.{tt}.solve_tokens=8"]
+SMALL += ["envs.clinical.task_types.calculation.solve_tokens=48"]  # a guided calculator call needs room to close
 
 
 class _Recorder:

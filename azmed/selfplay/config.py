@@ -153,7 +153,8 @@ class EvalSettings(StrictModel):
     reserve_min: float = Field(5.0, ge=0, description="minutes kept for the final check when "
                                "`trainer.time_budget_min` is set")
     reserve_steps: float = Field(0.0, ge=0, description="the final check's reserve in steps of this run: the "
-                                 "reserve is the larger of reserve_min and this many times the last step's time, so "
+                                 "reserve is the larger of reserve_min and this many times the mean of the last five "
+                                 "steps' times, so "
                                  "that it grows on a slower machine (the check's generation slows as the steps do)")
 
 

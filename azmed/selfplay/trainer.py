@@ -128,6 +128,7 @@ class SelfPlayTrainer:
             raise ConfigError("every task type is disabled: enable at least one envs.<env>.task_types.<type>")
 
         self._clock = time.perf_counter()
+        self._step_times: list[float] = []  # this process's step times, for the final check's reserve
         random.seed(cfg.run.seed)
         torch.manual_seed(cfg.run.seed)
         import numpy as np
@@ -494,12 +495,14 @@ class SelfPlayTrainer:
     def _out_of_time(self, last: dict[str, Any] | None) -> str | None:
         """Why training stops before the next step (`trainer.time_budget_min`), else None: the next
         step, as long as the last one, would not leave the final check's reserve (`eval.reserve_min`, or
-        `eval.reserve_steps` times the last step's time when that is longer)."""
+        `eval.reserve_steps` times the mean of the last five steps' times when that is longer)."""
         budget = self.cfg.trainer.time_budget_min
         if budget is None or last is None:
             return None
         e = self.cfg.eval
-        reserve = max(e.reserve_min, e.reserve_steps * last["time"]["total"] / 60) if e.at_end else 0.0
+        recent = self._step_times[-5:] or [last["time"]["total"]]
+        step_s = sum(recent) / len(recent)
+        reserve = max(e.reserve_min, e.reserve_steps * step_s / 60) if e.at_end else 0.0
         left = 60 * (budget - reserve) - self._wall()
         if left >= last["time"]["total"]:
             return None
@@ -528,7 +531,11 @@ class SelfPlayTrainer:
                     self.save()
                     break
                 last = self.step()
+                self._step_times.append(last["time"]["total"])
                 self.state.extra["elapsed_s"] = round(self._wall(), 1)
+                if last["phase"] == "warmup" and not self.warming_up and main:  # where ablations start
+                    with atomic_folder(self.folder.warmup_adapter) as tmp:
+                        self.policy.model.save_pretrained(tmp)
                 say(console_line(last, total))
                 if bar is not None:
                     bar.update(1)

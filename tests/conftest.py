@@ -56,3 +56,27 @@ def save_tiny_llama(folder: Path, tokenizer) -> Path:
     LlamaForCausalLM(cfg).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+def walk_guide(guide, on_choice, on_free=None, limit: int = 500) -> str:
+    """Write an answer through a guide (`simulator.tools.CallGuide`, `simulator.spec.guide.SpecGuide`)
+    as a model would: `on_choice(step)` gives the piece taken at a choice (None ends the answer where
+    the step allows it), `on_free(step)` the piece written at a free step (checked by the guide)."""
+    text = ""
+    for _ in range(limit):
+        step = guide.next(text)
+        if step.kind == "stop":
+            return text
+        if step.kind == "force":
+            text += step.text
+        elif step.kind == "choose":
+            piece = on_choice(step)
+            if piece is None:
+                assert step.end, f"ended where the guide does not allow it: {text!r}"
+                return text
+            text += piece
+        else:
+            piece = on_free(step)
+            instead = guide.check(text, piece)
+            text += "5" if instead == "" else piece if instead is None else instead
+    raise AssertionError(f"the guide never ended: {text!r}")

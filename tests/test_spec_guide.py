@@ -13,24 +13,15 @@ from simulator.spec import instantiate, parse_spec
 from simulator.spec.guide import GENERIC_TWISTS, SpecGuide
 from simulator.spec.model import MAX_TWISTS
 from simulator.tools import GuideStep
+from tests.conftest import walk_guide
 
 
 def _walk(guide, rng):
-    """Write with random token-like pieces: a random prefix of a random choice, or the end."""
-    text = ""
-    for _ in range(500):
-        step = guide.next(text)
-        if step.kind == "stop":
-            return text
-        if step.kind == "force":
-            text += step.text
-            continue
-        options = list(step.choices) + (["<end>"] if step.end else [])
-        pick = rng.choice(options)
-        if pick == "<end>":
-            return text
-        text += pick[:rng.randint(1, len(pick))]
-    raise AssertionError(f"the guide never ended: {text!r}")
+    """Random token-like pieces: a random prefix of a random choice, or the end where allowed."""
+    def pick(step):
+        option = rng.choice(list(step.choices) + ([None] if step.end else []))
+        return None if option is None else option[:rng.randint(1, len(option))]
+    return walk_guide(guide, pick)
 
 
 @pytest.mark.parametrize("kind", ["diagnosis", "calculation"])

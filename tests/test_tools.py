@@ -21,6 +21,7 @@ from simulator.case import Rejection
 from simulator.notes import NoteError, render_note
 from simulator.tools import (FAILURE_REASONS, CallGuide, GuideStep, ToolCall, ToolFailure, ToolResult, call_guide, demo_call,
                              describe_tools, execute_call, parse_call, relevant_calculators, signature)
+from tests.conftest import walk_guide
 
 AG = "anion_gap(sodium=140 mmol/L, chloride=104 mmol/L, bicarbonate=24 mmol/L)"
 
@@ -263,24 +264,6 @@ def test_any_calculator_declared_the_standard_way_works(monkeypatch):
 
 # ---- the guide that keeps a call inside the grammar while it is written ------------------------
 
-def _walk(guide, pick):
-    """Write a call with `guide`, taking `pick(step)` at each choice and at each free value."""
-    text = ""
-    for _ in range(400):
-        step = guide.next(text)
-        if step.kind == "stop":
-            return text
-        if step.kind == "force":
-            text += step.text
-        elif step.kind == "choose":
-            text += pick(step)
-        else:
-            piece = pick(step)
-            instead = guide.check(text, piece)
-            text += "5" if instead == "" else piece if instead is None else instead
-    raise AssertionError(f"the guide never stopped: {text!r}")
-
-
 @pytest.mark.parametrize("calc_id", sorted(calculators.CALCULATORS))
 def test_a_guided_call_always_parses_and_names_every_required_input(calc_id):
     """Whatever is chosen and written, a guided answer is one closed call of the listed calculator
@@ -291,7 +274,7 @@ def test_a_guided_call_always_parses_and_names_every_required_input(calc_id):
     guide = CallGuide([calc])
     for seed in range(5):
         rng = random.Random(seed)
-        text = _walk(guide, lambda s: rng.choice(s.choices) if s.kind == "choose" else rng.choice(["7", "1.2 mg/dL", ",", ")", "12"]))
+        text = walk_guide(guide, lambda s: rng.choice(s.choices), lambda s: rng.choice(["7", "1.2 mg/dL", ",", ")", "12"]))
         call = parse_call(text)
         assert not isinstance(call, ToolFailure) or call.reason not in ("no-call", "two-calls", "malformed", "unknown-calculator",
                                                                         "unknown-input", "missing-input"), (text, call)

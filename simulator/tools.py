@@ -367,7 +367,7 @@ def _demo_text(calc: Calculator, values: Mapping[str, Any], units: Mapping[str, 
         else:
             key = inp.coerce(v)
             label = key if inp.name == _SEX_INPUT else inp.options[key]
-            parts.append(f'{inp.name}="{label}"' if re.search(r"[,()\"]", str(label)) else f"{inp.name}={label}")
+            parts.append(f"{inp.name}={_written_label(label)}")
     return f"{calc.id}({', '.join(parts)})"
 
 
@@ -443,7 +443,7 @@ class CallGuide:
 
     >>> g = CallGuide([calculators.get("anion_gap")])
     >>> g.next("anion")
-    GuideStep(kind='choose', text='', choices=('_gap',))
+    GuideStep(kind='choose', text='', choices=('_gap',), end=False)
     >>> g.next("anion_gap").text, g.next("anion_gap(sodium").text
     ('(', '=')
     >>> g.check("anion_gap(sodium=140", " mmol/L, chl")
@@ -529,7 +529,12 @@ def _value_labels(inp: Input) -> list[str] | None:
         return None
     if inp.name == _SEX_INPUT:
         return [str(k) for k in inp.options]
-    return [f'"{label}"' if re.search(r"[,()\"]", str(label)) else str(label) for label in inp.options.values()]
+    return [_written_label(label) for label in inp.options.values()]
+
+
+def _written_label(label) -> str:
+    """An option's label as a call writes it: quoted when it holds a comma, a bracket or a quote."""
+    return f'"{label}"' if re.search(r"[,()\"]", str(label)) else str(label)
 
 
 def call_guide(question: str, count: int = 3) -> CallGuide:

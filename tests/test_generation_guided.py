@@ -57,8 +57,8 @@ def test_greedy_guided_generation_is_deterministic(policy):
 
 
 def test_guided_choice_follows_the_model(policy):
-    """At a choice the model's own preference decides: a guide offering two calculators gives the
-    one whose first token the model ranks higher, greedily."""
+    """A choice is the model's: with one calculator listed, its name is still chosen token by token
+    (not forced), so the first token is trained."""
     guide = call_guide("What is the patient's anion gap?", count=1)
     out = generate(policy, [policy.chat("x")], max_new_tokens=60, temperature=0.0, guides=[guide])[0]
     assert out.text.startswith("anion_gap(") and 0 not in out.forced  # the name's first token was chosen

@@ -537,6 +537,24 @@ def _written_label(label) -> str:
     return f'"{label}"' if re.search(r"[,()\"]", str(label)) else str(label)
 
 
+class OptionGuide:
+    """Writing one of a multiple-choice question's `options`, whole: the model chooses among
+    them, and the answer ends with the option. Same protocol as `CallGuide`; no state.
+
+    >>> g = OptionGuide(["Gout", "Septic arthritis"])
+    >>> g.next("")
+    GuideStep(kind='choose', text='', choices=('Gout', 'Septic arthritis'), end=False)
+    >>> g.next("Sep").choices, g.next("Gout").kind
+    (('tic arthritis',), 'stop')
+    """
+
+    def __init__(self, options: Sequence[str]):
+        self.options = tuple(options)
+
+    def next(self, text: str) -> GuideStep:
+        return choice(text, self.options, set(), end=True)
+
+
 def call_guide(question: str, count: int = 3) -> CallGuide:
     """The guide for a tool prompt of `question` (`azmed.envs.clinical.prompts.tool_prompt`): the
     calculators it lists, or every calculator when it lists none."""

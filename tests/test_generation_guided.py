@@ -91,3 +91,17 @@ def test_every_calculator_can_be_guided_to_a_closed_call(policy):
     for c, out in zip(calcs, outs):
         assert out.text.startswith(c.id + "(") and out.text.endswith(")"), (c.id, out.text)
     assert GuideStep("stop") == CallGuide([calcs[0]]).next(outs[0].text)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_guided_options_are_answered_with_one_whole_option(policy, temperature):
+    """A multiple-choice diagnosis through the real decoder: whatever the weights, the answer is
+    one of the options, and it ends there (the eos is the guide's)."""
+    from simulator.tools import OptionGuide
+
+    torch.manual_seed(2)
+    options = ["Diabetic ketoacidosis", "Hyperosmolar hyperglycaemic state", "Sepsis", "Acute pancreatitis (severe)"]
+    outs = generate(policy, [policy.chat("A note. What is the most likely diagnosis?")], max_new_tokens=40,
+                    temperature=temperature, repeats=[6], guides=[OptionGuide(options)])
+    for out in outs:
+        assert out.text in options and out.finished and len(out.completion_ids) in out.forced, out.text

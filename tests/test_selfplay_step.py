@@ -94,7 +94,7 @@ class ParityEnv(Environment):
     def demonstration(self, task: Task) -> str:
         return "a" if task.answer else "ab"  # a right answer: its length has the task's parity
 
-    def proposal_demonstration(self, task_type: str, rng: random.Random) -> str:
+    def proposal_demonstration(self, task_type: str, rng: random.Random, prompt: str = "") -> str:
         return "x" * (2 * rng.randrange(1, 20))  # a valid proposal: even length
 
     def close(self) -> None:

@@ -90,3 +90,30 @@ def test_the_environment_guides_specifications_and_demonstrates_what_the_guide_w
             assert (step.kind == "force" and step.text.startswith(ch)) or any(c.startswith(ch) for c in step.choices)
             text += ch
         assert not isinstance(env.validate(tt, demo), Rejection)
+
+
+def test_a_guided_proposer_chooses_among_the_names_its_prompt_lists():
+    """Guided, the prompt offers only its sampled diagnoses (calculators), the guide lets the
+    proposer write only those, and the warm-up's demonstration picks among them too."""
+    from azmed.envs.clinical import ClinicalEnv
+    from simulator.spec.vocabulary import listed_names
+
+    env = ClinicalEnv()
+    for tt, kind in (("diagnosis", "diagnosis"), ("calculation", "calculation"), ("next_step", "diagnosis")):
+        seen: set[str] = set()
+        for seed in range(6):
+            prompt = env.propose_prompt(tt, [], random.Random(seed))
+            names = listed_names(prompt, kind)
+            assert names and len(names) == 8 and "any diagnosis" not in prompt and "any calculator" not in prompt
+            guide = env.propose_guide(tt, prompt)
+            assert sorted(guide.names) == sorted(names)
+            first = guide.next(guide.next("").text)
+            assert sorted(first.choices) == sorted(names)  # the first line's whole values: the listed ones
+            demo = env.proposal_demonstration(tt, random.Random(seed), prompt)
+            value = demo.split("\n", 1)[0].split(": ", 1)[1]
+            assert value in names and not isinstance(env.validate(tt, demo), Rejection)
+            seen.update(names)
+        assert len(seen) > 20  # different prompts list different samples
+    unguided = ClinicalEnv(guided_specs=False).propose_prompt("diagnosis", [], random.Random(0))
+    assert listed_names(unguided) is None and "any diagnosis of the packs" in unguided
+    assert SpecGuide.of(env.sim, "diagnosis", ["Not a diagnosis"]).names == SpecGuide.of(env.sim, "diagnosis").names

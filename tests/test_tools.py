@@ -19,7 +19,8 @@ from simulator.calculators.base import Calculator
 from simulator.calculators.inputs import SEX, finding, number
 from simulator.case import Rejection
 from simulator.notes import NoteError, render_note
-from simulator.tools import (FAILURE_REASONS, CallGuide, GuideStep, ToolCall, ToolFailure, ToolResult, call_guide, demo_call,
+from simulator.tools import (FAILURE_REASONS, CallGuide, GuideStep, OptionGuide, ToolCall, ToolFailure, ToolResult,
+                             call_guide, demo_call,
                              describe_tools, execute_call, parse_call, relevant_calculators, signature)
 from tests.conftest import walk_guide
 
@@ -317,3 +318,22 @@ def test_call_guide_lists_the_prompts_calculators():
     assert list(call_guide("What is the patient's CHA2DS2-VASc score?").calcs) == \
         [c.id for c in relevant_calculators("What is the patient's CHA2DS2-VASc score?", k=3)]
     assert len(call_guide("What is the answer?").calcs) == len(calculators.CALCULATORS)  # nothing listed: any
+
+
+def test_a_multiple_choice_diagnosis_is_answered_with_one_whole_option():
+    """With `choices`, the solver writes one of the task's options (`OptionGuide`), whichever
+    pieces it takes; the answer is graded like any other, and free text stays unguided."""
+    from azmed.envs.clinical import ClinicalEnv
+
+    env = ClinicalEnv(choices=4)
+    tasks = env.sample_tasks("diagnosis", 6, random.Random(3))
+    for i, task in enumerate(tasks):
+        guide = env.solve_guide(task)
+        assert isinstance(guide, OptionGuide) and list(guide.options) == task.payload["options"]
+        rng = random.Random(i)
+        answer = walk_guide(guide, lambda step: rng.choice(step.choices[:1] + tuple(c[:2] for c in step.choices)))
+        assert answer in task.payload["options"]
+        assert env.verify(task, answer).correct == (answer == env.sim.diagnoses[task.answer].name)
+        assert walk_guide(guide, lambda step: min(step.choices, key=len) if not step.end else None) in guide.options
+    assert ClinicalEnv(choices=4, guided_options=False).solve_guide(tasks[0]) is None
+    assert ClinicalEnv().solve_guide(ClinicalEnv().sample_tasks("diagnosis", 1, random.Random(3))[0]) is None

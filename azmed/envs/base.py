@@ -134,9 +134,9 @@ class Environment(abc.ABC):
     def solve_prompt(self, task: Task) -> str:
         """The solver's prompt for `task`; never contains `task.answer`."""
 
-    def propose_guide(self, task_type: str):
-        """A guide that keeps a proposal of `task_type` inside its format while it is written
-        (`simulator.spec.guide.SpecGuide`), or None: the proposal is free."""
+    def propose_guide(self, task_type: str, prompt: str = ""):
+        """A guide that keeps a proposal of `task_type` (in answer to `prompt`) inside its format
+        while it is written (`simulator.spec.guide.SpecGuide`), or None: the proposal is free."""
         return None
 
     def solve_guide(self, task: Task):
@@ -172,9 +172,9 @@ class Environment(abc.ABC):
         None by default: the environment has no demonstrations."""
         return None
 
-    def proposal_demonstration(self, task_type: str, rng: random.Random) -> str | None:
-        """A valid proposal of `task_type`, written as the proposer should write it (for the
-        warm-up); None by default."""
+    def proposal_demonstration(self, task_type: str, rng: random.Random, prompt: str = "") -> str | None:
+        """A valid proposal of `task_type`, written as the proposer should write it in answer to
+        `prompt` (for the warm-up); None by default."""
         return None
 
     def in_setting(self, task: Task, setting: str) -> Task:

@@ -221,7 +221,7 @@ class SelfPlayTrainer:
                 counts.append(1)
                 env = self.envs[j.env]
                 guides.append(env.solve_guide(j.task) if j.role in ("solve", "mc") else
-                              env.propose_guide(j.task_type) if j.role == "propose" else None)
+                              env.propose_guide(j.task_type, j.prompt) if j.role == "propose" else None)
         outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in mine),
                         temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=self.backend,
                         repeats=counts, guides=guides) if mine else []
@@ -329,7 +329,7 @@ class SelfPlayTrainer:
                 refs = self.state.buffers[f"{name}/{tt}"].references(self.cfg.selfplay.references, self.rng)
                 prompt = env.propose_prompt(tt, refs, self.rng)
                 for _ in range(w.propose):
-                    demo = env.proposal_demonstration(tt, self.rng)
+                    demo = env.proposal_demonstration(tt, self.rng, prompt)
                     if demo:
                         jobs.append(_Job(name, tt, "demo", prompt, s.propose_tokens, demo=demo, proposer=True))
         samples = []

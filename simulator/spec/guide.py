@@ -7,6 +7,9 @@ twists); the guide only keeps each line a known key with a known value.
     guide.next("")                     # GuideStep(kind='force', text='calculator: ')
     guide.next("calculator: bm")       # choose among the continuations of known ids ('i', ...)
 
+Given a prompt's listed names (`SpecGuide.of(sim, kind, names)`), the first line chooses among
+those only: each prompt lists a different sample, which spreads the proposals over the packs.
+
 Lines come in the canonical order (`Spec.to_text`): the diagnosis or calculator first, then any of
 severity, age and sex (each at most once, in that order, each optional), then up to MAX_TWISTS
 twists; after any complete line the model may end the specification. Values are chosen among
@@ -42,13 +45,18 @@ class SpecGuide:
         self.names = tuple(names)
 
     @classmethod
-    def of(cls, sim, kind: str) -> "SpecGuide":
-        """The guide of a `kind` ('diagnosis' or 'calculation') specification over `sim`'s packs."""
+    def of(cls, sim, kind: str, names: Sequence[str] | None = None) -> "SpecGuide":
+        """The guide of a `kind` ('diagnosis' or 'calculation') specification over `sim`'s packs;
+        the first line chooses among `names` (a prompt's listed diagnoses or calculator ids, see
+        `simulator.spec.vocabulary.listed_names`), else among all of them."""
         if kind == "calculation":
             from simulator import calculators
 
-            return cls("calculator", sorted(calculators.CALCULATORS))
-        return cls("diagnosis", sorted(d.name for d in sim.diagnoses.values()))
+            known = sorted(calculators.CALCULATORS)
+        else:
+            known = sorted(d.name for d in sim.diagnoses.values())
+        chosen = [n for n in names or () if n in set(known)]
+        return cls("calculator" if kind == "calculation" else "diagnosis", chosen or known)
 
     def next(self, text: str) -> GuideStep:
         *done, cur = text.split("\n")

@@ -252,11 +252,18 @@ class Words:
 
 # ---- the text a proposer's prompt shows ---------------------------------------------------------
 
-def vocabulary(sim, kind: str = "diagnosis", rng: random.Random | None = None, names: int = 8) -> str:
+LISTED = {"diagnosis": "diagnosis: one of ", "calculation": "calculator: one of "}
+
+
+def vocabulary(sim, kind: str = "diagnosis", rng: random.Random | None = None, names: int = 8,
+               only_listed: bool = False) -> str:
     """The specification format for a prompt: each key, what it takes and a few examples.
     `names` diagnoses are listed (sampled with `rng`, else the first by id) and the text says
     that any other diagnosis of the packs may be written too; for `kind="calculation"` as many
-    calculator ids are listed the same way."""
+    calculator ids are listed the same way. With `only_listed` the first line offers only the
+    listed ones ("diagnosis: one of A, B, ..."; `listed_names` reads them back): a guided
+    proposer chooses among them (`simulator.spec.guide.SpecGuide`), so each prompt's sample
+    steers it to other diagnoses, as Absolute Zero's sampled references do."""
     words = Words.of(sim)
     ids = sorted(sim.diagnoses)
     shown = rng.sample(ids, min(names, len(ids))) if rng is not None else ids[:names]
@@ -265,8 +272,13 @@ def vocabulary(sim, kind: str = "diagnosis", rng: random.Random | None = None, n
     if kind == "calculation":
         calcs = words.calculators
         listed = rng.sample(calcs, min(names, len(calcs))) if rng is not None else calcs[:names]
-        lines.append(f"calculator: any calculator id, e.g. {', '.join(listed)}")
-        lines.append(f"diagnosis: optional, a diagnosis whose patients carry its inputs, e.g. {dx_names}")
+        if only_listed:
+            lines.append(LISTED[kind] + ", ".join(listed))
+        else:
+            lines.append(f"calculator: any calculator id, e.g. {', '.join(listed)}")
+            lines.append(f"diagnosis: optional, a diagnosis whose patients carry its inputs, e.g. {dx_names}")
+    elif only_listed:
+        lines.append(LISTED[kind] + dx_names)
     else:
         lines.append(f"diagnosis: any diagnosis of the packs (name, synonym or ICD-10 id), e.g. {dx_names}")
     lines += ["severity: mild, moderate or severe (or 0-1)", "age: 18-105", "sex: M or F",
@@ -279,6 +291,21 @@ def vocabulary(sim, kind: str = "diagnosis", rng: random.Random | None = None, n
               " toward threshold",
               f"  style {' | '.join(STYLES)}"]
     return "\n".join(lines)
+
+
+
+def listed_names(prompt: str, kind: str = "diagnosis") -> list[str] | None:
+    """The diagnosis names (or calculator ids) a `vocabulary(..., only_listed=True)` prompt
+    offers, read back from its text; None when the prompt offers any.
+
+    >>> listed_names("Write ...\\ndiagnosis: one of Gout, Asthma\\nseverity: ...")
+    ['Gout', 'Asthma']
+    """
+    head = LISTED[kind]
+    for line in prompt.splitlines():
+        if line.startswith(head):
+            return [n.strip() for n in line[len(head):].split(", ") if n.strip()]
+    return None
 
 
 def _examples(sim, words: Words, dxs: list[str], what: str, k: int = 2) -> str:

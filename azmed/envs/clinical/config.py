@@ -44,6 +44,8 @@ class ClinicalEnvConfig(EnvConfig):
     guided_calls: bool = Field(True, description="write the solver's calculator calls inside the grammar while "
                                "they are generated (simulator.tools.CallGuide): the model picks the calculator, "
                                "the inputs and their values; '(' '=' ',' ')' are written for it and not trained")
+    guided_options: bool = Field(True, description="with `choices`, write a diagnosis answer as one of its options "
+                                 "while it is generated (simulator.tools.OptionGuide): the model picks the option")
     guided_specs: bool = Field(True, description="write the proposer's specifications inside their format while "
                                "they are generated (simulator.spec.guide.SpecGuide): the model picks the diagnosis "
                                "or calculator, severity, age, sex and twists among known words; the keys are "

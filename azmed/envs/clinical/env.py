@@ -45,7 +45,8 @@ from simulator.core import Simulator
 from simulator.notes import NoteError
 from simulator.spec import instantiate, parse_spec, sample_spec
 from simulator.spec.guide import SpecGuide
-from simulator.tools import grade_call
+from simulator.spec.vocabulary import listed_names
+from simulator.tools import OptionGuide, grade_call
 from simulator.validation import validate_case
 from simulator.verify import ManagementIndex, answer_number, grade_calculation, grade_diagnosis
 from simulator.vignettes import render_vignette
@@ -136,7 +137,7 @@ class ClinicalEnv(Environment):
         if not self.uses_specs(task_type):
             return self.editor.prompt(task_type, references, rng)
         examples = [r.meta["spec"] for r in references if r.meta.get("spec")]
-        return spec_prompt(self.sim, SPEC_KIND[task_type], examples, rng)
+        return spec_prompt(self.sim, SPEC_KIND[task_type], examples, rng, only_listed=self.config.guided_specs)
 
     def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
         """A proposal -> a task (its hidden answer computed by the simulator), or a rejection."""
@@ -196,14 +197,14 @@ class ClinicalEnv(Environment):
             return meta.get("demo")
         return None
 
-    def proposal_demonstration(self, task_type: str, rng: random.Random) -> str | None:
-        """A valid specification for `task_type` (sampled over the whole vocabulary), or None
-        where proposals are edits."""
+    def proposal_demonstration(self, task_type: str, rng: random.Random, prompt: str = "") -> str | None:
+        """A valid specification for `task_type` (sampled over the whole vocabulary; guided, over
+        what the guide of `prompt` lets the proposer write), or None where proposals are edits."""
         if not self.uses_specs(task_type):
             return None
         if not self.config.guided_specs:
             return sample_spec(self.sim, rng, SPEC_KIND[task_type]).to_text()
-        guide = SpecGuide.of(self.sim, SPEC_KIND[task_type])  # what the guide lets the proposer write
+        guide = self.propose_guide(task_type, prompt)
         for _ in range(20):
             text = guide.sample(rng)
             spec = parse_spec(self.sim, text)
@@ -216,18 +217,23 @@ class ClinicalEnv(Environment):
     def solve_prompt(self, task: Task) -> str:
         return solve_prompt(task, self.config.tool_count)
 
-    def propose_guide(self, task_type: str):
-        """With `guided_specs`, a specification is written inside its format (`SpecGuide`)."""
+    def propose_guide(self, task_type: str, prompt: str = ""):
+        """With `guided_specs`, a specification is written inside its format (`SpecGuide`), its
+        diagnosis (calculator) one of those `prompt` lists."""
         if self.config.guided_specs and self.uses_specs(task_type):
-            return SpecGuide.of(self.sim, SPEC_KIND[task_type])
+            kind = SPEC_KIND[task_type]
+            return SpecGuide.of(self.sim, kind, listed_names(prompt, kind))
         return None
 
     def solve_guide(self, task: Task):
         """With `guided_calls`, a tool task's call is written inside the grammar (`CallGuide` over
-        the calculators its prompt lists)."""
+        the calculators its prompt lists); with `guided_options`, a multiple-choice diagnosis is
+        answered with one of its options (`OptionGuide`)."""
         p = task.payload
         if self.config.guided_calls and task.task_type == "calculation" and p.get("tools") and "question" in p:
             return tool_guide(p["question"], self.config.tool_count)
+        if self.config.guided_options and task.task_type in ("diagnosis", "self_edit") and p.get("options"):
+            return OptionGuide(p["options"])
         return None
 
     def verify(self, task: Task, answer_text: str) -> Verdict:

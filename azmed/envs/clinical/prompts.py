@@ -71,11 +71,12 @@ def _case_text(payload: dict) -> str:
     return payload["text"].strip() if "text" in payload else f"Patient: {payload['summary']}"
 
 
-def spec_prompt(sim, kind: str, examples: Sequence[str], rng: random.Random) -> str:
+def spec_prompt(sim, kind: str, examples: Sequence[str], rng: random.Random, only_listed: bool = False) -> str:
     """The proposer's prompt: the specification vocabulary (simulator.spec) and examples from the
-    buffer; it asks for one new specification."""
+    buffer; it asks for one new specification. With `only_listed` the first line offers only the
+    diagnoses (calculators) it lists, as a guided proposer may write only those."""
     shown = "".join(f"\n{e.strip()}\n" for e in examples)
-    head = f"{vocabulary(sim, kind, rng)}\n"
+    head = f"{vocabulary(sim, kind, rng, only_listed=only_listed)}\n"
     if shown:
         head += f"\nExamples:{shown}"
     return head + "\nWrite one new specification, different from the examples. Reply with the specification only."

@@ -131,7 +131,7 @@ def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, tem
     policy.model.eval()
     with merged_lora(policy), torch.inference_mode(), policy.autocast():
         for idx in _calls(order, counts, batch_size):
-            ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device)
+            ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device, policy.pad_multiple)
             width = ids.shape[1]
             extra = {}
             if len(rows) > len(idx):
@@ -182,7 +182,7 @@ def _generate_guided(policy: Policy, prompts: Sequence[str], counts: Sequence[in
     policy.model.eval()
     with merged_lora(policy), torch.inference_mode(), policy.autocast():
         for idx in _calls(order, counts, batch_size):
-            ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device)
+            ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device, policy.pad_multiple)
             cache = _shared_prefill(policy.model, ids, mask, rows)
             mask = mask[rows]
             pos = mask.sum(-1, keepdim=True) - 1
@@ -303,12 +303,14 @@ def _piece_index(tok) -> _PieceIndex:
     return _PIECES[id(tok)]
 
 
-def _left_padded(encoded: list[list[int]], idx: list[int], counts: Sequence[int], pad: int, device):
-    """(ids, attention mask) of prompts `idx`, left-padded to the longest, and the batch rows of
-    their completions (prompt row r repeated counts[idx[r]] times)."""
+def _left_padded(encoded: list[list[int]], idx: list[int], counts: Sequence[int], pad: int, device,
+                 multiple: int = 1):
+    """(ids, attention mask) of prompts `idx`, left-padded to the longest (rounded up to a
+    `multiple` of positions), and the batch rows of their completions (prompt row r repeated
+    counts[idx[r]] times)."""
     import torch
 
-    width = max(len(encoded[i]) for i in idx)
+    width = padded_width(max(len(encoded[i]) for i in idx), multiple)
     ids = torch.full((len(idx), width), pad, dtype=torch.long)
     mask = torch.zeros((len(idx), width), dtype=torch.long)
     for row, i in enumerate(idx):
@@ -316,6 +318,15 @@ def _left_padded(encoded: list[list[int]], idx: list[int], counts: Sequence[int]
         mask[row, width - len(encoded[i]):] = 1
     rows = torch.repeat_interleave(torch.arange(len(idx)), torch.tensor([counts[i] for i in idx]))
     return ids.to(device), mask.to(device), rows.to(device)
+
+
+def padded_width(width: int, multiple: int = 1) -> int:
+    """`width` rounded up to a multiple of `multiple` (`model.pad_multiple`).
+
+    >>> padded_width(130, 64), padded_width(128, 64), padded_width(5, 1)
+    (192, 128, 5)
+    """
+    return -(-width // multiple) * multiple
 
 
 def _calls(order: list[int], counts: list[int], batch_size: int) -> list[list[int]]:

@@ -57,6 +57,10 @@ class ModelSpec(StrictModel):
         "auto", description="'auto' = fp32 weights with bf16 autocast on CPU, bf16 weights on CUDA; "
         "'float32' = fp32 without autocast; 'bfloat16' = bf16 autocast (CPU) or bf16 weights (CUDA)")
     threads: int = Field(0, ge=0, description="torch CPU threads (0 = leave torch's default)")
+    pad_multiple: int = Field(1, ge=1, le=512, description="pad every prompt batch in generation and every "
+                              "micro-batch in the update to a multiple of this many positions (1 = to the "
+                              "longest row only); few distinct shapes let a CPU's oneDNN kernels be reused "
+                              "instead of cached anew for every length (see benchmarks/shape_buckets.py)")
     system_prompt: str = Field(DEFAULT_SYSTEM, description="system message put before every prompt")
 
 
@@ -167,6 +171,7 @@ class Policy:
     autocast_bf16: bool
     system_prompt: str
     name: str
+    pad_multiple: int = 1
 
     def chat(self, user_text: str) -> str:
         """`user_text` wrapped in the model's chat template, ready for generation."""
@@ -236,7 +241,7 @@ def load_policy(spec: ModelSpec, adapter: str | None = None, lora: LoraSpec | No
     model.to(device)
     model.generation_config.pad_token_id = tok.pad_token_id
     autocast_bf16 = device == "cpu" and spec.dtype in ("auto", "bfloat16") and _cpu_has_bf16()
-    policy = Policy(model, tok, device, autocast_bf16, spec.system_prompt, spec.name)
+    policy = Policy(model, tok, device, autocast_bf16, spec.system_prompt, spec.name, spec.pad_multiple)
     if adapter:
         load_adapter(policy, adapter, trainable=trainable)
     elif lora is not None:

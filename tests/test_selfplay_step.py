@@ -214,6 +214,28 @@ def test_a_proposal_equal_to_a_known_task_is_a_duplicate_of_the_environment(trai
     assert isinstance(again[1], Task)
 
 
+def test_proposals_are_spread_over_propose_prompts_each_with_its_own_references(trainer, monkeypatch):
+    """`selfplay.propose_prompts`: a task type's `propose` samples come from that many prompts,
+    each drawn anew (its own references), consecutive so that each prompt is prefilled once."""
+    seen = []
+    prompts = iter(f"prompt {i}" for i in range(100))
+    monkeypatch.setattr(trainer.envs["parity"], "propose_prompt", lambda tt, refs, rng: next(prompts))
+    generate = trainer._generate
+
+    def recorded(jobs):
+        seen.extend(j.prompt for j in jobs if j.role == "propose")
+        return generate(jobs)
+
+    monkeypatch.setattr(trainer, "_generate", recorded)
+    trainer.cfg.selfplay.propose_prompts = 4  # propose=6: 2, 2, 1, 1
+    trainer.step()
+    assert seen == ["prompt 0"] * 2 + ["prompt 1"] * 2 + ["prompt 2", "prompt 3"]
+    seen.clear()
+    trainer.cfg.selfplay.propose_prompts = 1
+    trainer.step()
+    assert seen == ["prompt 4"] * 6
+
+
 def test_train_runs_checkpoints_saves_the_adapter_and_closes_the_environment(trainer):
     env: ParityEnv = trainer.envs["parity"]
     result = trainer.train()

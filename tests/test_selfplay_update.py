@@ -138,3 +138,25 @@ def test_completions_of_one_prompt_share_its_forward_pass_exactly(policy):
     # a group larger than the token budget is split; prompts seen once are batched as before
     split = plan_units(samples + [Sample([7, 8], [9], 1.0)], micro_batch_tokens=len(prompt) + 10)
     assert [u.shared for u in split].count(False) >= 1 and sorted(i for u in split for i in u.indices) == [0, 1, 2, 3]
+
+
+def test_padding_to_a_multiple_changes_no_log_probability_and_no_sample(policy):
+    """`model.pad_multiple`: extra left padding (masked) in the update and in generation leaves the
+    log-probabilities and greedy completions as they were, and the shapes are multiples."""
+    tok = policy.tokenizer
+    prompts = [policy.chat("short"), policy.chat("a longer patient note " * 7)]
+    enc = [tok(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    samples = [Sample(enc[0], [100, 200, policy.eos_id], 1.0), Sample(enc[1], [150, 250, 350, 450], -0.5)]
+    plain = unit_logprobs(policy.model, samples, False, tok.pad_token_id, "cpu")
+    padded = unit_logprobs(policy.model, samples, False, tok.pad_token_id, "cpu", pad_multiple=64)
+    ids = _collate(samples, tok.pad_token_id, "cpu", 64)[0]
+    assert (ids.shape[1] - 1) % 64 == 0 and ids.shape[1] > _collate(samples, tok.pad_token_id, "cpu")[0].shape[1]
+    assert torch.allclose(plain[0] * plain[1], padded[0] * padded[1], atol=1e-4) and torch.equal(plain[1], padded[1])
+    before = generate(policy, prompts, max_new_tokens=12, temperature=0.0)
+    policy.pad_multiple = 64
+    try:
+        after = generate(policy, prompts, max_new_tokens=12, temperature=0.0)
+    finally:
+        policy.pad_multiple = 1
+    assert [o.completion_ids for o in before] == [o.completion_ids for o in after]
+    assert [o.prompt_ids for o in before] == [o.prompt_ids for o in after]

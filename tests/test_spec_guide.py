@@ -117,3 +117,28 @@ def test_a_guided_proposer_chooses_among_the_names_its_prompt_lists():
     unguided = ClinicalEnv(guided_specs=False).propose_prompt("diagnosis", [], random.Random(0))
     assert listed_names(unguided) is None and "any diagnosis of the packs" in unguided
     assert SpecGuide.of(env.sim, "diagnosis", ["Not a diagnosis"]).names == SpecGuide.of(env.sim, "diagnosis").names
+
+
+def test_with_patient_lines_a_guided_specification_always_names_severity_age_and_sex(sim):
+    """`spec_patient`: the guide writes each of severity, age and sex (the model chooses their
+    values) before the specification may end; twists stay optional."""
+    from azmed.envs.clinical import ClinicalEnv
+
+    for kind in ("diagnosis", "calculation"):
+        guide = SpecGuide.of(sim, kind, patient=True)
+        rng = random.Random(5)
+        texts = [guide.sample(rng, end=0.9) for _ in range(60)]
+        for t in texts:
+            keys = [line.split(":", 1)[0] for line in t.split("\n")]
+            assert keys[:4] == [guide.first, "severity", "age", "sex"], t
+            assert not isinstance(parse_spec(sim, t), Rejection)
+        assert any("twist: " in t for t in texts) and any("twist: " not in t for t in texts)
+        first = f"{guide.first}: {guide.names[0]}"
+        assert guide.next(first).kind == "force" and guide.next(first).text == "\n"  # no end after the name
+        assert guide.next(first + "\n") == GuideStep("force", "severity: ")
+        assert not guide.next(first + "\nseverity: mild\nage: 40").end
+        assert guide.next(first + "\nseverity: mild\nage: 40\nsex: F").end
+    env = ClinicalEnv(spec_patient=True)
+    demo = env.proposal_demonstration("diagnosis", random.Random(0), env.propose_prompt("diagnosis", [], random.Random(0)))
+    assert "\nseverity: " in demo and "\nage: " in demo and "\nsex: " in demo
+    assert not ClinicalEnv().propose_guide("diagnosis").patient

@@ -74,6 +74,11 @@ class SelfPlaySettings(StrictModel):
 
     references: int = Field(3, ge=0, description="K: buffer tasks shown to the proposer as references")
     mc_rollouts: int = Field(4, ge=1, description="n: solver rollouts per valid proposal for its solve rate")
+    propose_prompts: int = Field(1, ge=1, description="distinct proposer prompts per task type and step (each with "
+                                 "its own references and, for clinical specifications, its own sample of listed "
+                                 "diagnoses); a task type's `propose` samples are spread over them. 1 = one prompt "
+                                 "sampled `propose` times (one shared prefill; its samples tend to repeat each "
+                                 "other)")
     train_rollouts: bool = Field(False, description="train the solver on the Monte-Carlo rollouts of the proposals "
                                  "that join the buffer (their answers were sampled and graded already; R-Zero "
                                  "style), besides the `solve` tasks drawn from the buffer")

@@ -13,8 +13,8 @@ reward to learn from. The loss is the token-mean log-likelihood of the demonstra
 update with every advantage 1). No human label is involved: the environment knows the answers.
 
 One self-play step, for every enabled (environment, task type):
-1. propose: one prompt with K references from the buffer, sampled B times (one shared prefill)
-   -> `validate_many`; the environment rejects a task equal to a known one as a `duplicate`;
+1. propose: `selfplay.propose_prompts` prompts, each with K references from the buffer, sampled
+   for their share of B (one shared prefill per prompt) -> `validate_many`; the environment rejects a task equal to a known one as a `duplicate`;
 2. learnability: n solver rollouts per valid proposal -> solve rate p -> r = 1 - p for
    0 < p < 1, else 0; rejected proposals get `invalid_penalty`; valid tasks join the buffer
    (`keep: learnable` keeps only those with 0 < p < 1), and with `selfplay.train_rollouts` the
@@ -351,9 +351,12 @@ class SelfPlayTrainer:
         for (name, tt), s in self.settings.items():
             if not s.propose:
                 continue
-            refs = self.state.buffers[f"{name}/{tt}"].references(sp.references, self.rng)
-            prompt = self.envs[name].propose_prompt(tt, refs, self.rng)  # one prompt, sampled `propose` times
-            proposals += [_Job(name, tt, "propose", prompt, s.propose_tokens, refs=tuple(refs)) for _ in range(s.propose)]
+            k = min(sp.propose_prompts, s.propose)  # prompts, each sampled for its share of `propose`
+            for i in range(k):
+                refs = self.state.buffers[f"{name}/{tt}"].references(sp.references, self.rng)
+                prompt = self.envs[name].propose_prompt(tt, refs, self.rng)
+                proposals += [_Job(name, tt, "propose", prompt, s.propose_tokens, refs=tuple(refs))
+                              for _ in range(s.propose // k + (i < s.propose % k))]
         dt, tokens = self._generate(proposals)
         times["generate"] += dt
 

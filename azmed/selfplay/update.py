@@ -47,6 +47,7 @@ from typing import Sequence
 
 import torch
 
+from azmed.generation import padded_width
 from azmed.model import Policy
 from azmed.selfplay.distributed import World, assign
 
@@ -113,9 +114,11 @@ def micro_batches(lengths: Sequence[int], max_tokens: int) -> list[list[int]]:
     return batches
 
 
-def _collate(samples: Sequence[Sample], pad_id: int, device: str):
-    wp = max(len(s.prompt_ids) for s in samples)
+def _collate(samples: Sequence[Sample], pad_id: int, device: str, multiple: int = 1):
+    """(ids, mask, positions, completion mask, completion width) of a micro-batch, prompts
+    left-padded so that the model's input (all but the last position) is a `multiple` wide."""
     wc = max(len(s.completion_ids) for s in samples)
+    wp = padded_width(max(len(s.prompt_ids) for s in samples) + wc - 1, multiple) + 1 - wc
     n = len(samples)
     ids = torch.full((n, wp + wc), pad_id, dtype=torch.long)
     mask = torch.zeros((n, wp + wc), dtype=torch.long)
@@ -197,12 +200,13 @@ def unit_tokens(unit: Unit, samples: Sequence[Sample]) -> int:
     return sum(samples[i].length for i in unit.indices)
 
 
-def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, device: str):
+def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, device: str, pad_multiple: int = 1):
     """(log-probabilities of each completion token (n, wc), completion mask (n, wc)) of one unit,
-    under logits / temperature; with `shared`, the common prompt runs once (see the docstring)."""
+    under logits / temperature; with `shared`, the common prompt runs once (see the docstring).
+    Unshared micro-batches are padded to a `pad_multiple` of positions (`model.pad_multiple`)."""
     temperature = samples[0].temperature
     if not shared:
-        ids, mask, pos, cmask, wc = _collate(samples, pad_id, device)
+        ids, mask, pos, cmask, wc = _collate(samples, pad_id, device, pad_multiple)
         return completion_logprobs(model, ids, mask, pos, wc, temperature), cmask
     from transformers import DynamicCache
 
@@ -263,10 +267,10 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
             u = units[b]
             group = [active[i] for i in u.indices]
             if update_epochs > 1:
-                old[b] = unit_logprobs(model, group, u.shared, pad, device)[0]
+                old[b] = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)[0]
             if kl_coef > 0:
                 with model.disable_adapter():
-                    ref[b] = unit_logprobs(model, group, u.shared, pad, device)[0]
+                    ref[b] = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)[0]
     params = [p for p in model.parameters() if p.requires_grad]
     clipped = counted = 0.0
     for _ in range(update_epochs):
@@ -277,7 +281,7 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
             group = [active[i] for i in u.indices]
             adv = torch.tensor([s.advantage for s in group], dtype=torch.float32, device=device).unsqueeze(1)
             with policy.autocast():
-                logp, cmask = unit_logprobs(model, group, u.shared, pad, device)
+                logp, cmask = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)
             ratio = torch.exp(logp - (old[b] if b in old else logp.detach()))
             per_token = ratio * adv
             if ppo_clip is not None:

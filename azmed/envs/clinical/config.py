@@ -50,6 +50,9 @@ class ClinicalEnvConfig(EnvConfig):
                                "they are generated (simulator.spec.guide.SpecGuide): the model picks the diagnosis "
                                "or calculator, severity, age, sex and twists among known words; the keys are "
                                "written for it and not trained")
+    spec_patient: bool = Field(False, description="with `guided_specs`, a specification always names severity, age "
+                               "and sex (the model chooses their values): a bare 'diagnosis: X' can be proposed "
+                               "once per diagnosis, after which every repeat is a duplicate")
     proposals: Literal["spec", "edit"] = Field(
         "spec", description="what the proposer writes for diagnosis, calculation and next_step: 'spec' (a case "
         "specification, simulator.spec) or 'edit' (the changed lines of a reference case); abduction and "

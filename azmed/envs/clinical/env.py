@@ -222,7 +222,7 @@ class ClinicalEnv(Environment):
         diagnosis (calculator) one of those `prompt` lists."""
         if self.config.guided_specs and self.uses_specs(task_type):
             kind = SPEC_KIND[task_type]
-            return SpecGuide.of(self.sim, kind, listed_names(prompt, kind))
+            return SpecGuide.of(self.sim, kind, listed_names(prompt, kind), patient=self.config.spec_patient)
         return None
 
     def solve_guide(self, task: Task):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import time
 from typing import Sequence
 
 import pytest
@@ -323,6 +324,25 @@ def test_the_final_checks_reserve_grows_with_the_step_time(trainer):
     assert trainer._out_of_time({"time": {"total": 60.0}}) is None             # 10 x 16.8 s = 2.8 min
     cfg.eval.reserve_steps = 0.0
     assert trainer._out_of_time({"time": {"total": 60.0}}) is None             # reserve 1 min, 9 left > 1
+
+
+def test_with_a_time_budget_the_base_model_is_scored_first_and_its_time_sizes_the_reserve(trainer):
+    """`eval.base_first`: the base model's half of the final check runs before the first step
+    (heldout-base.json, its time in the run's state), the end of the run scores only the adapter
+    against it, and the reserve is `base_margin` times the measured base check."""
+    cfg = trainer.cfg
+    cfg.eval.suites, cfg.eval.n, cfg.eval.setting, cfg.eval.at_end = ["sim-heldout"], 4, "direct", True
+    cfg.trainer.time_budget_min, cfg.eval.reserve_min, cfg.trainer.steps = 30.0, 0.0, 1
+    result = trainer.train()
+    base = json.loads((trainer.run_dir / "heldout-base.json").read_text())["suites"]["sim-heldout"]
+    assert trainer.state.extra["base_check_s"] > 0 and base["n"] == 4
+    assert result["heldout"]["sim-heldout"]["base"] == base["metrics"]["accuracy"]
+    assert (trainer.run_dir / "heldout-adapter.json").is_file()
+    trainer.state.extra["base_check_s"] = 240.0                                # 1.25 x 4 min = 5 min reserve
+    trainer._step_times, trainer._elapsed_before, trainer._clock = [], 0.0, time.perf_counter()
+    assert trainer._out_of_time({"time": {"total": 1.0}}) is None
+    trainer.state.extra["base_check_s"] = 1440.0                               # 30 min: nothing left
+    assert "30.0 kept for the final check" in trainer._out_of_time({"time": {"total": 1.0}})
 
 
 def test_the_adapter_at_the_end_of_warm_up_is_kept_for_ablations(trainer):

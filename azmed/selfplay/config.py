@@ -157,6 +157,11 @@ class EvalSettings(StrictModel):
     max_new_tokens: int = Field(24, ge=1, description="tokens generated per answer")
     reserve_min: float = Field(5.0, ge=0, description="minutes kept for the final check when "
                                "`trainer.time_budget_min` is set")
+    base_first: bool = Field(True, description="with `trainer.time_budget_min`, score the base model before the "
+                             "first step (heldout-base.json) instead of after the last, and reserve its measured "
+                             "time, times `base_margin`, for the adapter's half of the check")
+    base_margin: float = Field(1.25, ge=1.0, description="the adapter's check is reserved this many times the base "
+                               "model's measured check time (its answers can be longer)")
     reserve_steps: float = Field(0.0, ge=0, description="the final check's reserve in steps of this run: the "
                                  "reserve is the larger of reserve_min and this many times the mean of the last five "
                                  "steps' times, so "

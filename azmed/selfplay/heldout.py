@@ -25,6 +25,7 @@ Limits: the base model is scored without any adapter, even when the run started 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -83,18 +84,36 @@ def comparison_table(c: dict[str, Any], suite: str = "sim-heldout") -> str:
     return "\n".join(lines)
 
 
-def compare_on_heldout(policy, cfg, run_dir: Path, suites: Sequence[str]) -> dict[str, Any]:
-    """Score base (a fresh load of the model) and the trained `policy` on `suites`; write and print."""
+def score_base(cfg, run_dir: Path, suites: Sequence[str], policy=None) -> dict[str, Any]:
+    """Score the base model on `suites` (heldout-base.json) and return its suites. `policy` is
+    used when it computes the base model itself (a fresh LoRA adapter, whose B matrices are 0,
+    before the first update); otherwise the model is loaded afresh without an adapter."""
     from azmed.eval.harness import evaluate
+    from azmed.memory import release_memory
     from azmed.model import load_policy
+
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    log(f"[heldout] scoring the base model on {', '.join(suites)}")
+    base_policy = policy if policy is not None else load_policy(cfg.model)
+    out = evaluate(suites, heldout_eval_config(cfg, None, suites), RunFolder(run_dir).root / "heldout-base.json",
+                   policy=base_policy, log=log)["suites"]
+    del base_policy
+    release_memory()
+    return out
+
+
+def compare_on_heldout(policy, cfg, run_dir: Path, suites: Sequence[str]) -> dict[str, Any]:
+    """Score base (a fresh load of the model; or the run's heldout-base.json, written before
+    training by `score_base`) and the trained `policy` on `suites`; write and print."""
+    from azmed.eval.harness import evaluate
 
     folder = RunFolder(run_dir)
     log = lambda line: print(line, flush=True)  # noqa: E731
-    log(f"[heldout] scoring the base model and the trained adapter on {', '.join(suites)}")
-    base_policy = load_policy(cfg.model)
-    base = evaluate(suites, heldout_eval_config(cfg, None, suites), folder.root / "heldout-base.json",
-                    policy=base_policy, log=log)["suites"]
-    del base_policy
+    log(f"[heldout] scoring the trained adapter (and the base model, unless scored already) on {', '.join(suites)}")
+    scored = folder.root / "heldout-base.json"
+    base = json.loads(scored.read_text(encoding="utf-8"))["suites"] if scored.is_file() else {}
+    if any(label not in base for label in suites):
+        base = score_base(cfg, run_dir, suites)
     trained = evaluate(suites, heldout_eval_config(cfg, str(folder.adapter), suites),
                        folder.root / "heldout-adapter.json", policy=policy, log=log)["suites"]
     result = {label: comparison(base[label], trained[label]) for label in trained if label in base}

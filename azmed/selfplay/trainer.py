@@ -497,15 +497,17 @@ class SelfPlayTrainer:
 
     def _out_of_time(self, last: dict[str, Any] | None) -> str | None:
         """Why training stops before the next step (`trainer.time_budget_min`), else None: the next
-        step, as long as the last one, would not leave the final check's reserve (`eval.reserve_min`, or
-        `eval.reserve_steps` times the mean of the last five steps' times when that is longer)."""
+        step, as long as the last one, would not leave the final check's reserve: the longest of
+        `eval.reserve_min`, `eval.reserve_steps` times the mean of the last five steps' times, and
+        `eval.base_margin` times the base model's check as measured before training."""
         budget = self.cfg.trainer.time_budget_min
         if budget is None or last is None:
             return None
         e = self.cfg.eval
         recent = self._step_times[-5:] or [last["time"]["total"]]
         step_s = sum(recent) / len(recent)
-        reserve = max(e.reserve_min, e.reserve_steps * step_s / 60) if e.at_end else 0.0
+        base_s = self.state.extra.get("base_check_s", 0.0)  # the base model's check, measured before training
+        reserve = max(e.reserve_min, e.reserve_steps * step_s / 60, e.base_margin * base_s / 60) if e.at_end else 0.0
         left = 60 * (budget - reserve) - self._wall()
         if left >= last["time"]["total"]:
             return None
@@ -525,6 +527,7 @@ class SelfPlayTrainer:
             f"{self.backend}")
         last = None
         stopped_early = None
+        self._score_base_first()
         try:
             while self.state.step < total:
                 why = self.world.broadcast(self._out_of_time(last))  # every rank stops together
@@ -557,14 +560,39 @@ class SelfPlayTrainer:
         with atomic_folder(self.folder.adapter) as tmp:
             self.policy.model.save_pretrained(tmp)
         print(f"[train] adapter saved to {self.folder.adapter}", flush=True)
-        suites = [env.heldout_suite for env in self.envs.values() if env.heldout_suite]
-        suites += [name for name in cfg.eval.suites if name not in suites]
+        suites = self._check_suites()
         if cfg.eval.at_end and suites:
             from azmed.selfplay.heldout import compare_on_heldout
 
             update_status(self.run_dir, phase="held-out check")
             result["heldout"] = compare_on_heldout(self.policy, cfg, self.run_dir, suites)
         return result
+
+
+    def _check_suites(self) -> list[str]:
+        """The final check's suites: every environment's held-out suite, then `eval.suites`."""
+        suites = [env.heldout_suite for env in self.envs.values() if env.heldout_suite]
+        return suites + [name for name in self.cfg.eval.suites if name not in suites]
+
+    def _score_base_first(self) -> None:
+        """With a time budget (`eval.base_first`), the base model's half of the final check runs
+        before training, so that its measured time sizes the reserve for the adapter's half.
+        Before the first update a fresh adapter computes the base model itself (LoRA B = 0), so
+        the training policy scores it without a second model in memory."""
+        e, suites = self.cfg.eval, self._check_suites()
+        if not (self.world.main and e.at_end and e.base_first and suites and self.cfg.trainer.time_budget_min) \
+                or "base_check_s" in self.state.extra:
+            return
+        from azmed.selfplay.heldout import score_base
+
+        update_status(self.run_dir, phase="held-out check (base model)")
+        t0 = time.perf_counter()
+        fresh = self.state.step == 0 and not self.cfg.init_adapter
+        score_base(self.cfg, self.run_dir, suites, policy=self.policy if fresh else None)
+        self.state.extra["base_check_s"] = round(time.perf_counter() - t0, 1)
+        print(f"[train] base model scored in {self.state.extra['base_check_s'] / 60:.1f} min; the adapter's check "
+              f"is reserved {e.base_margin:g} times that", flush=True)
+        update_status(self.run_dir, phase="training")
 
 
 def _rank_seed(seed: int, rank: int, step: int) -> int:

@@ -57,11 +57,11 @@ class ModelSpec(StrictModel):
         "auto", description="'auto' = fp32 weights with bf16 autocast on CPU, bf16 weights on CUDA; "
         "'float32' = fp32 without autocast; 'bfloat16' = bf16 autocast (CPU) or bf16 weights (CUDA)")
     threads: int = Field(0, ge=0, description="torch CPU threads (0 = leave torch's default)")
+    system_prompt: str = Field(DEFAULT_SYSTEM, description="system message put before every prompt")
     pad_multiple: int = Field(1, ge=1, le=512, description="pad every prompt batch in generation and every "
                               "micro-batch in the update to a multiple of this many positions (1 = to the "
                               "longest row only); few distinct shapes let a CPU's oneDNN kernels be reused "
                               "instead of cached anew for every length (see benchmarks/shape_buckets.py)")
-    system_prompt: str = Field(DEFAULT_SYSTEM, description="system message put before every prompt")
 
 
 class LoraSpec(StrictModel):

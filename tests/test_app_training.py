@@ -101,7 +101,7 @@ def test_shipped_run_curves_hold_every_group_and_every_rejection_reason(open_pag
         for group in r["groups"].values():
             for reason, n in group.get("rejections", {}).items():
                 expected[reason] = expected.get(reason, 0) + n
-    assert len(expected) >= 2  # the shipped run (guided specifications): duplicate and conflict
+    assert expected  # the shipped run (guided specifications) logged its duplicates
     assert reasons.groupby("reason")["count"].sum().to_dict() == pytest.approx(expected)
     assert "Curriculum" in texts(at.subheader)  # the run logs solve_sources and proposals
     assert not any("No samples.jsonl in this run folder" in c for c in texts(at.caption))

@@ -14,7 +14,8 @@ update with every advantage 1). No human label is involved: the environment know
 
 One self-play step, for every enabled (environment, task type):
 1. propose: `selfplay.propose_prompts` prompts, each with K references from the buffer, sampled
-   for their share of B (one shared prefill per prompt) -> `validate_many`; the environment rejects a task equal to a known one as a `duplicate`;
+   for their share of B (one shared prefill per prompt) -> `validate_many`; the environment
+   rejects a task equal to a known one as a `duplicate`;
 2. learnability: n solver rollouts per valid proposal -> solve rate p -> r = 1 - p for
    0 < p < 1, else 0; rejected proposals get `invalid_penalty`; valid tasks join the buffer
    (`keep: learnable` keeps only those with 0 < p < 1), and with `selfplay.train_rollouts` the
@@ -567,7 +568,6 @@ class SelfPlayTrainer:
             update_status(self.run_dir, phase="held-out check")
             result["heldout"] = compare_on_heldout(self.policy, cfg, self.run_dir, suites)
         return result
-
 
     def _check_suites(self) -> list[str]:
         """The final check's suites: every environment's held-out suite, then `eval.suites`."""

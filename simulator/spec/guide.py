@@ -57,20 +57,22 @@ class SpecGuide:
             known = sorted(calculators.CALCULATORS)
         else:
             known = sorted(d.name for d in sim.diagnoses.values())
-        chosen = [n for n in names or () if n in set(known)]
+        allowed = set(known)
+        chosen = [n for n in names or () if n in allowed]
         return cls("calculator" if kind == "calculation" else "diagnosis", chosen or known, patient)
 
     def next(self, text: str) -> GuideStep:
         *done, cur = text.split("\n")
         keys = [line.split(":", 1)[0] for line in done]
-        missing = self.patient and any(k not in keys for k, _ in OPTIONAL)  # the end must wait
+        left = [k for k, _ in OPTIONAL if k not in keys] if self.patient else []  # required lines not yet written
+        missing = bool(left)  # the end must wait
         if not done:
             return self._line(cur, f"{self.first}: ", self.names, more=True, end=not self.patient)
         twists = [line.split(": ", 1)[1] for line in done if line.startswith("twist: ")]
         heads = self._heads(keys, twists)
         for head, values in heads:
             if cur.startswith(head):
-                last_missing = missing and sum(k not in keys for k, _ in OPTIONAL) == 1
+                last_missing = len(left) == 1
                 return self._line(cur, head, values, more=len(heads) > 1 or head != "twist: " or
                                   len(twists) + 1 < MAX_TWISTS or last_missing, end=not missing or last_missing)
         if not heads:

@@ -92,7 +92,7 @@ def _fp32_base(model) -> bool:
 def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, temperature: float = 1.0,
              top_p: float = 1.0, batch_size: int = 32, backend: str = "hf",
              stop_strings: Sequence[str] | None = None, repeats: int | Sequence[int] = 1,
-             guides: Sequence | None = None) -> list[Completion]:
+             guides: Sequence | None = None, batch_tokens: int = 0) -> list[Completion]:
     """Sample `repeats` completions per prompt (prompts already chat-formatted; one count for all,
     or one per prompt), returned prompt by prompt in the order of `prompts`. `temperature` 0
     means greedy decoding.
@@ -111,7 +111,7 @@ def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, tem
             raise ValueError("guides must give one guide (or None) per prompt")
         return _split_guided(policy, prompts, counts, list(guides), max_new_tokens=max_new_tokens,
                              temperature=temperature, top_p=top_p, batch_size=batch_size, backend=backend,
-                             stop_strings=stop_strings)
+                             stop_strings=stop_strings, batch_tokens=batch_tokens)
     if backend == "vllm":
         return _generate_vllm(policy, [p for p, k in zip(prompts, counts) for _ in range(k)],
                               max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
@@ -129,8 +129,9 @@ def generate(policy: Policy, prompts: Sequence[str], *, max_new_tokens: int, tem
         sampling.update(stop_strings=list(stop_strings), tokenizer=tok)
     eos = policy.eos_id
     policy.model.eval()
+    lengths = _cached_lengths(encoded, max_new_tokens, policy.pad_multiple)
     with merged_lora(policy), torch.inference_mode(), policy.autocast():
-        for idx in _calls(order, counts, batch_size):
+        for idx in _calls(order, counts, batch_size, lengths, batch_tokens):
             ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device, policy.pad_multiple)
             width = ids.shape[1]
             extra = {}
@@ -162,14 +163,16 @@ def _split_guided(policy: Policy, prompts, counts, guides, **kw) -> list[Complet
             out[i], got = got[:counts[i]], got[counts[i]:]
     got = _generate_guided(policy, [prompts[i] for i in guided], [counts[i] for i in guided],
                            [guides[i] for i in guided], max_new_tokens=kw["max_new_tokens"],
-                           temperature=kw["temperature"], batch_size=kw["batch_size"])
+                           temperature=kw["temperature"], batch_size=kw["batch_size"],
+                           batch_tokens=kw["batch_tokens"])
     for i in guided:
         out[i], got = got[:counts[i]], got[counts[i]:]
     return [c for i in range(len(prompts)) for c in out[i]]
 
 
 def _generate_guided(policy: Policy, prompts: Sequence[str], counts: Sequence[int], guides: Sequence,
-                     *, max_new_tokens: int, temperature: float, batch_size: int) -> list[Completion]:
+                     *, max_new_tokens: int, temperature: float, batch_size: int,
+                     batch_tokens: int = 0) -> list[Completion]:
     """Decode guided prompts token by token with the KV cache (see the module docstring)."""
     import torch
 
@@ -179,9 +182,10 @@ def _generate_guided(policy: Policy, prompts: Sequence[str], counts: Sequence[in
     order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
     first = [sum(counts[:i]) for i in range(len(prompts))]  # where each prompt's completions start
     results: list[Completion | None] = [None] * sum(counts)
+    lengths = _cached_lengths(encoded, max_new_tokens, policy.pad_multiple)
     policy.model.eval()
     with merged_lora(policy), torch.inference_mode(), policy.autocast():
-        for idx in _calls(order, counts, batch_size):
+        for idx in _calls(order, counts, batch_size, lengths, batch_tokens):
             ids, mask, rows = _left_padded(encoded, idx, counts, tok.pad_token_id, policy.device, policy.pad_multiple)
             cache = _shared_prefill(policy.model, ids, mask, rows)
             mask = mask[rows]
@@ -320,6 +324,11 @@ def _left_padded(encoded: list[list[int]], idx: list[int], counts: Sequence[int]
     return ids.to(device), mask.to(device), rows.to(device)
 
 
+def _cached_lengths(encoded: list[list[int]], max_new_tokens: int, multiple: int) -> list[int]:
+    """Positions each prompt's completions hold in the KV cache: padded prompt + new tokens."""
+    return [padded_width(len(e), multiple) + max_new_tokens for e in encoded]
+
+
 def padded_width(width: int, multiple: int = 1) -> int:
     """`width` rounded up to a multiple of `multiple` (`model.pad_multiple`).
 
@@ -329,17 +338,25 @@ def padded_width(width: int, multiple: int = 1) -> int:
     return -(-width // multiple) * multiple
 
 
-def _calls(order: list[int], counts: list[int], batch_size: int) -> list[list[int]]:
-    """Prompts (in `order`) cut into generate calls of at most `batch_size` completions (a prompt
-    with more repeats than that gets a call of its own).
+def _calls(order: list[int], counts: list[int], batch_size: int, lengths: Sequence[int] | None = None,
+           batch_tokens: int = 0) -> list[list[int]]:
+    """Prompts (in `order`, shortest first) cut into generate calls of at most `batch_size`
+    completions and, with `batch_tokens`, at most that many cached positions (completions x
+    (padded prompt + new tokens) in `lengths[i]`): the KV cache of one call is what bounds
+    generation memory. A prompt with more repeats than either limit gets a call of its own.
 
     >>> _calls([0, 1, 2], [4, 4, 1], 8)
+    [[0, 1], [2]]
+    >>> _calls([0, 1, 2], [2, 2, 2], 8, lengths=[100, 100, 150], batch_tokens=300)
+    [[0], [1], [2]]
+    >>> _calls([0, 1, 2], [1, 1, 1], 8, lengths=[100, 100, 150], batch_tokens=400)
     [[0, 1], [2]]
     """
     calls: list[list[int]] = []
     used = batch_size
     for i in order:
-        if used + counts[i] > batch_size:
+        rows = used + counts[i]
+        if rows > batch_size or (batch_tokens and lengths is not None and rows * lengths[i] > batch_tokens):
             calls.append([])
             used = 0
         calls[-1].append(i)

@@ -34,15 +34,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 
-
-def cpu_flags() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return "unknown"
-    found = sorted({f for f in ("avx2", "avx512_bf16", "amx_bf16") if f" {f}" in text})
-    return " ".join(found) or "none of avx2/avx512_bf16/amx_bf16"
+from benchmarks.machine import cpu_flags  # noqa: E402
 
 
 def run(processes: int, threads: int, args, out: Path) -> dict:

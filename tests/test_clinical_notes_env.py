@@ -121,3 +121,35 @@ def test_heldout_calculations_cycle_through_every_calculator(env):
     train = env.sample_tasks("calculation", 20, random.Random(0))
     assert all(t.meta["source"] == "simulator" for t in train)
     assert not {t.key for t in tasks} & {t.key for t in train}
+
+
+def test_shares_of_direct_calculations_and_free_text_diagnoses(sim):
+    """`direct_share` / `free_text_share`: a fixed share of the tasks is asked the other way (a
+    number instead of a call, a name with no options), each task always the same way, and the
+    environment's demonstration answers it as asked."""
+    mixed = ClinicalEnv(simulator=sim, task_types=list(SPEC_TYPES), choices=4, direct_share=0.5,
+                        free_text_share=0.5)
+    rng = random.Random(3)
+    calcs = mixed.sample_tasks("calculation", 40, rng)
+    direct = [t for t in calcs if not t.payload["tools"]]
+    assert 8 <= len(direct) <= 32
+    for task in calcs:
+        prompt, demo = mixed.solve_prompt(task), mixed.demonstration(task)
+        assert ("Calculators:" in prompt) == task.payload["tools"]
+        assert mixed.verify(task, demo).correct, (task.payload["tools"], demo)
+        if not task.payload["tools"]:
+            assert "(" not in demo
+    diagnoses = mixed.sample_tasks("diagnosis", 40, rng)
+    free = [t for t in diagnoses if "options" not in t.payload]
+    assert 8 <= len(free) <= 32
+    for task in diagnoses:
+        assert ("Choose one" in mixed.solve_prompt(task)) == ("options" in task.payload)
+        assert (mixed.solve_guide(task) is None) == ("options" not in task.payload)
+    again = ClinicalEnv(simulator=sim, task_types=list(SPEC_TYPES), choices=4, direct_share=0.5, free_text_share=0.5)
+    rng = random.Random(3)
+    assert [t.payload["tools"] for t in again.sample_tasks("calculation", 40, rng)] == [t.payload["tools"] for t in calcs]
+    # the default asks every calculation with tools and every diagnosis with options
+    plain = ClinicalEnv(simulator=sim, task_types=list(SPEC_TYPES), choices=4)
+    rng = random.Random(3)
+    assert all(t.payload["tools"] for t in plain.sample_tasks("calculation", 10, rng))
+    assert all("options" in t.payload for t in plain.sample_tasks("diagnosis", 10, rng))

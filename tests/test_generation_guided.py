@@ -105,3 +105,24 @@ def test_guided_options_are_answered_with_one_whole_option(policy, temperature):
                     temperature=temperature, repeats=[6], guides=[OptionGuide(options)])
     for out in outs:
         assert out.text in options and out.finished and len(out.completion_ids) in out.forced, out.text
+
+
+@pytest.mark.parametrize("guided", [False, True])
+def test_a_token_bound_splits_the_calls_and_changes_no_greedy_answer(policy, guided, monkeypatch):
+    """`batch_tokens` cuts a batch into several generate calls, each within the bound (cached
+    positions: completions x (padded prompt + new tokens)); greedy answers stay the same."""
+    import azmed.generation as generation
+
+    prompts = [policy.chat(f"A note{' with more words' * k}.\n\n{q}") for k, q in enumerate(QUESTIONS)]
+    guides = [call_guide(q) for q in QUESTIONS] if guided else None
+    calls: list[list[int]] = []
+    real = generation._calls
+    monkeypatch.setattr(generation, "_calls", lambda *a, **k: calls.append(real(*a, **k)) or calls[-1])
+    whole = generate(policy, prompts, max_new_tokens=24, temperature=0.0, repeats=2, guides=guides)
+    lengths = [len(policy.tokenizer(p, add_special_tokens=False)["input_ids"]) + 24 for p in prompts]
+    bound = 2 * max(lengths) + 1
+    split = generate(policy, prompts, max_new_tokens=24, temperature=0.0, repeats=2, guides=guides,
+                     batch_tokens=bound)
+    assert len(calls[0]) == 1 and len(calls[1]) == 3
+    assert all(2 * len(c) * max(lengths[i] for i in c) <= bound for c in calls[1])
+    assert [o.completion_ids for o in split] == [o.completion_ids for o in whole]

@@ -100,7 +100,10 @@ class RolloutSettings(StrictModel):
     propose_temperature: float | None = Field(None, gt=0, description="proposer sampling temperature "
                                               "(None = `temperature`); below 1 keeps a small model's cases well-formed")
     top_p: float = Field(1.0, gt=0, le=1, description="nucleus sampling (1.0 = off); top_k is always off")
-    batch_size: int = Field(32, ge=1, description="prompts generated together")
+    batch_size: int = Field(32, ge=1, description="completions generated together")
+    batch_tokens: int = Field(0, ge=0, description="cached positions one generate call may hold: completions x "
+                              "(padded prompt + new tokens); bounds the KV cache, the largest part of a step's "
+                              "memory (0 = only `batch_size` bounds a call)")
     backend: Literal["hf", "vllm", "auto"] = Field("hf", description="'hf' (transformers generate), 'vllm' (GPU, "
                                                    "if installed) or 'auto' (vllm when installed, the model is on CUDA "
                                                    "and the run is one process, else hf); the backend used is logged "
@@ -154,6 +157,9 @@ class EvalSettings(StrictModel):
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
                                   description="held-out task types, for suites that offer several (sim-heldout)")
     batch_size: int = Field(32, ge=1, description="prompts generated together")
+    max_batch_tokens: int = Field(24_000, ge=256, description="cap on (longest prompt tokens x batch) per batch "
+                                  "(`azmed eval`'s max_batch_tokens): long notes come in smaller batches, which "
+                                  "bounds the check's memory")
     max_new_tokens: int = Field(24, ge=1, description="tokens generated per answer")
     reserve_min: float = Field(5.0, ge=0, description="minutes kept for the final check when "
                                "`trainer.time_budget_min` is set")

@@ -225,7 +225,7 @@ class SelfPlayTrainer:
                               env.propose_guide(j.task_type, j.prompt) if j.role == "propose" else None)
         outs = generate(self.policy, [self.policy.chat(p) for p in prompts], max_new_tokens=max(j.max_tokens for j in mine),
                         temperature=temperature, top_p=r.top_p, batch_size=r.batch_size, backend=self.backend,
-                        repeats=counts, guides=guides) if mine else []
+                        repeats=counts, guides=guides, batch_tokens=r.batch_tokens) if mine else []
         done = []
         for j, o in zip(mine, outs, strict=True):
             if len(o.completion_ids) > j.max_tokens or (len(o.completion_ids) == j.max_tokens and o.finished):

@@ -39,6 +39,12 @@ class ClinicalEnvConfig(EnvConfig):
     tools: list[str] = Field(default_factory=lambda: ["calculation"], description="task types the solver answers "
                              "with one calculator call (simulator.tools grammar), executed by the environment; "
                              "[] = every answer is direct")
+    direct_share: float = Field(0.0, ge=0.0, le=1.0, description="share of calculation tasks asked directly (answer "
+                                "the value) although calculation is in `tools`: a solver that only ever writes calls "
+                                "forgets how to answer with a number. Chosen per task from its key, so a task keeps "
+                                "its setting (and a repeated specification its duplicate)")
+    free_text_share: float = Field(0.0, ge=0.0, le=1.0, description="with `choices`, share of diagnosis tasks asked "
+                                   "with no options (a free-text name), chosen per task from its key")
     tool_count: int = Field(3, ge=1, le=10, description="calculators listed in a tool prompt (those whose names "
                             "best match the question)")
     guided_calls: bool = Field(True, description="write the solver's calculator calls inside the grammar while "

@@ -26,7 +26,10 @@ note's units, the management step); `proposal_demonstration` a valid specificati
 trainer's warm-up learns from them before self-play starts.
 
 Settings: `in_setting(task, "direct" | "tools")` asks a calculation task the other way, for the
-evaluation's side-by-side report.
+evaluation's side-by-side report. In training, `direct_share` asks a fixed share of calculation
+tasks directly although tools are on, and `free_text_share` a share of diagnosis tasks with no
+options (drawn from each task's key), so that a solver trained on calls and options still
+practises the direct answers the external suites ask for.
 """
 
 from __future__ import annotations

@@ -39,6 +39,16 @@ from simulator.vignettes.kit import Kit
 CALCULATION_SOURCES = ("vignette", "case")
 
 
+def drawn(key: str, what: str, share: float) -> bool:
+    """Whether the task `key` is one of the `share` asked as `what` (`direct_share`,
+    `free_text_share`): a fixed draw from the key, so a task is always asked the same way.
+
+    >>> drawn("k", "direct", 0.0), drawn("k", "direct", 1.0)
+    (False, True)
+    """
+    return share > 0 and int(stable_key(what, key), 16) % 10_000 < share * 10_000
+
+
 class TaskMaker:
     """Builds the clinical environment's tasks for one simulator and config."""
 
@@ -80,7 +90,7 @@ class TaskMaker:
                   task_type: str = "diagnosis") -> Task:
         payload = self._base(case, text, style)
         key = self.key(task_type, case, spec)
-        if self.config.choices:
+        if self.config.choices and not drawn(key, "free-text", self.config.free_text_share):
             ids = self.sim.options(case, self.config.choices, random.Random(key))
             payload["options"] = [self.sim.diagnoses[d].name for d in ids]
         dx = self.sim.diagnoses[case.label]
@@ -101,7 +111,7 @@ class TaskMaker:
                      key: str, spec: str | None, pack: str, case_json: dict | None) -> Task:
         payload = {"text": text, "format": self.config.case_format, "style": style, "question": question,
                    "calculator": calc.id, "calculator_name": calc.name, "unit": calc.unit, "kind": calc.kind,
-                   "tools": "calculation" in self.config.tools}
+                   "tools": "calculation" in self.config.tools and not drawn(key, "direct", self.config.direct_share)}
         if case_json is not None:
             payload["case"] = case_json
         answer = list(answer) if isinstance(answer, tuple) else answer

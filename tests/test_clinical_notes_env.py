@@ -153,3 +153,30 @@ def test_shares_of_direct_calculations_and_free_text_diagnoses(sim):
     rng = random.Random(3)
     assert all(t.payload["tools"] for t in plain.sample_tasks("calculation", 10, rng))
     assert all("options" in t.payload for t in plain.sample_tasks("diagnosis", 10, rng))
+
+
+def test_least_proposed_listing_shows_the_names_proposed_least(sim):
+    """`spec_listing: least_proposed`: a diagnosis proposed (validly) many times is listed far
+    less often in later proposer prompts; calculators likewise; 'uniform' ignores the counts."""
+    from simulator.spec.vocabulary import listed_names
+
+    def listed(env, task_type, name, n=150):
+        rng = random.Random(5)
+        return sum(name in listed_names(env.propose_prompt(task_type, [], rng), SPEC_KIND[task_type]) for _ in range(n))
+
+    from azmed.envs.clinical.config import SPEC_KIND
+    for listing in ("uniform", "least_proposed"):
+        env = ClinicalEnv(simulator=sim, task_types=list(SPEC_TYPES), spec_listing=listing)
+        made = {tt: next(t for t in env.seed_tasks(tt) if t.meta.get("spec")) for tt in ("diagnosis", "calculation")}
+        dx, calc = made["diagnosis"].answer, made["calculation"].payload["calculator"]
+        dx_name = sim.diagnoses[dx].name
+        before = listed(env, "diagnosis", dx_name), listed(env, "calculation", calc)
+        assert all(b > 0 for b in before)  # 8 of 55 diagnoses, 8 of 58 calculators: about 22 of 150
+        for tt, task in made.items():   # the same target proposed (validly) 20 times
+            env.remember([Task(task.env, tt, task.payload, task.answer, f"{task.key}:{i}",
+                               {**task.meta, "source": "proposed"}) for i in range(20)])
+        after = listed(env, "diagnosis", dx_name), listed(env, "calculation", calc)
+        if listing == "uniform":
+            assert after == before
+        else:
+            assert after[0] < before[0] / 3 and after[1] < before[1] / 3, (before, after)

@@ -27,7 +27,7 @@ import importlib
 import random
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from simulator import calculators
 from simulator import criteria as C
@@ -256,22 +256,24 @@ LISTED = {"diagnosis": "diagnosis: one of ", "calculation": "calculator: one of 
 
 
 def vocabulary(sim, kind: str = "diagnosis", rng: random.Random | None = None, names: int = 8,
-               only_listed: bool = False) -> str:
+               only_listed: bool = False, weights: Mapping[str, float] | None = None) -> str:
     """The specification format for a prompt: each key, what it takes and a few examples.
     `names` diagnoses are listed (sampled with `rng`, else the first by id) and the text says
     that any other diagnosis of the packs may be written too; for `kind="calculation"` as many
     calculator ids are listed the same way. With `only_listed` the first line offers only the
     listed ones ("diagnosis: one of A, B, ..."; `listed_names` reads them back): a guided
     proposer chooses among them (`simulator.spec.guide.SpecGuide`), so each prompt's sample
-    steers it to other diagnoses, as Absolute Zero's sampled references do."""
+    steers it to other diagnoses, as Absolute Zero's sampled references do. `weights` (by
+    diagnosis id or calculator id; 1 when absent) make the sample weighted, without replacement:
+    an environment lists what was proposed least more often."""
     words = Words.of(sim)
     ids = sorted(sim.diagnoses)
-    shown = rng.sample(ids, min(names, len(ids))) if rng is not None else ids[:names]
+    shown = _sample(ids, names, rng, weights)
     dx_names = ", ".join(sim.diagnoses[d].name for d in shown)
     lines = ["Write a case specification, one 'key: value' per line:"]
     if kind == "calculation":
         calcs = words.calculators
-        listed = rng.sample(calcs, min(names, len(calcs))) if rng is not None else calcs[:names]
+        listed = _sample(calcs, names, rng, weights)
         if only_listed:
             lines.append(LISTED[kind] + ", ".join(listed))
         else:
@@ -292,6 +294,25 @@ def vocabulary(sim, kind: str = "diagnosis", rng: random.Random | None = None, n
               f"  style {' | '.join(STYLES)}"]
     return "\n".join(lines)
 
+
+
+def _sample(ids: Sequence[str], k: int, rng: random.Random | None, weights: Mapping[str, float] | None) -> list[str]:
+    """`k` of `ids`: the first without `rng`; a uniform sample; or, with `weights`, a weighted
+    sample without replacement (each id's key u ** (1 / w), the k largest: Efraimidis and
+    Spirakis, Inf. Process. Lett. 2006).
+
+    >>> _sample(["a", "b", "c"], 2, None, None)
+    ['a', 'b']
+    >>> _sample(["a", "b", "c"], 2, random.Random(0), {"a": 1e-9, "b": 1e-9})[0]  # c, whatever the draw
+    'c'
+    """
+    k = min(k, len(ids))
+    if rng is None:
+        return list(ids[:k])
+    if not weights:
+        return rng.sample(list(ids), k)
+    keys = {i: rng.random() ** (1.0 / max(weights.get(i, 1.0), 1e-12)) for i in ids}
+    return sorted(ids, key=lambda i: -keys[i])[:k]
 
 
 def listed_names(prompt: str, kind: str = "diagnosis") -> list[str] | None:

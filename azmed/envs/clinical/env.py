@@ -35,6 +35,7 @@ practises the direct answers the external suites ask for.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from functools import cached_property
 from typing import Any, Sequence
 
@@ -72,6 +73,7 @@ class ClinicalEnv(Environment):
         self.maker = TaskMaker(self.sim, cfg)
         self.packs = self.maker.packs
         self.editor = CaseEditor(self)
+        self._proposed: dict[str, Counter] = {"diagnosis": Counter(), "calculation": Counter()}
 
     @property
     def task_types(self) -> Sequence[str]:
@@ -136,11 +138,31 @@ class ClinicalEnv(Environment):
                     f"{task.key}:{setting}", task.meta)
 
     # ---- proposals ---------------------------------------------------------------------------------
+    def remember(self, tasks: Sequence[Task]) -> None:
+        """Known tasks (see `Environment.remember`); proposed ones also count toward how often
+        their diagnosis (calculator) was proposed, for `spec_listing: least_proposed`."""
+        super().remember(tasks)
+        for task in tasks:
+            if task.meta.get("source") == "proposed" and task.task_type in SPEC_KIND:
+                kind = SPEC_KIND[task.task_type]
+                target = task.meta.get("calculator" if kind == "calculation" else "diagnosis")
+                if target:
+                    self._proposed[kind][target] += 1
+
+    def listing_weights(self, kind: str) -> dict[str, float] | None:
+        """Weights of the names a proposer prompt lists: None (uniform), or with `spec_listing:
+        least_proposed` 1 / (1 + valid proposals of each so far)."""
+        if self.config.spec_listing != "least_proposed":
+            return None
+        return {target: 1.0 / (1 + n) for target, n in self._proposed[kind].items()}
+
     def propose_prompt(self, task_type: str, references: Sequence[Task], rng: random.Random) -> str:
         if not self.uses_specs(task_type):
             return self.editor.prompt(task_type, references, rng)
         examples = [r.meta["spec"] for r in references if r.meta.get("spec")]
-        return spec_prompt(self.sim, SPEC_KIND[task_type], examples, rng, only_listed=self.config.guided_specs)
+        kind = SPEC_KIND[task_type]
+        return spec_prompt(self.sim, kind, examples, rng, only_listed=self.config.guided_specs,
+                           weights=self.listing_weights(kind))
 
     def validate(self, task_type: str, proposal_text: str, references: Sequence[Task] = ()) -> Task | Rejection:
         """A proposal -> a task (its hidden answer computed by the simulator), or a rejection."""

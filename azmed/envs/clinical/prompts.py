@@ -13,7 +13,7 @@ the tool prompt of the `medcalc` evaluation suite, so training and evaluation as
 from __future__ import annotations
 
 import random
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from azmed.envs.base import Task
 from simulator import tools
@@ -71,12 +71,14 @@ def _case_text(payload: dict) -> str:
     return payload["text"].strip() if "text" in payload else f"Patient: {payload['summary']}"
 
 
-def spec_prompt(sim, kind: str, examples: Sequence[str], rng: random.Random, only_listed: bool = False) -> str:
+def spec_prompt(sim, kind: str, examples: Sequence[str], rng: random.Random, only_listed: bool = False,
+                weights: Mapping[str, float] | None = None) -> str:
     """The proposer's prompt: the specification vocabulary (simulator.spec) and examples from the
     buffer; it asks for one new specification. With `only_listed` the first line offers only the
-    diagnoses (calculators) it lists, as a guided proposer may write only those."""
+    diagnoses (calculators) it lists, as a guided proposer may write only those; `weights` weight
+    the sample of listed ones."""
     shown = "".join(f"\n{e.strip()}\n" for e in examples)
-    head = f"{vocabulary(sim, kind, rng, only_listed=only_listed)}\n"
+    head = f"{vocabulary(sim, kind, rng, only_listed=only_listed, weights=weights)}\n"
     if shown:
         head += f"\nExamples:{shown}"
     return head + "\nWrite one new specification, different from the examples. Reply with the specification only."

@@ -3,8 +3,9 @@ model scores on sim-heldout and MedCalc-Bench in both settings.
 
     python -m azmed.ablation docs/results/ablation       # after scripts/ablation.sh
 
-Reads `eval-<label>.json` (written by `azmed eval --out`) for base, warmup and each arm, and each
-arm's `<arm>/metrics.jsonl` for its curriculum: the share of solver tasks the proposer made and
+Reads `eval-<label>.json` (written by `azmed eval --out`) for base, warmup and each arm, merged
+with any `eval-<label>+<more>.json` (the same model scored on more suites later, e.g.
+`eval-rlvr+sim.json`), and each arm's `<arm>/metrics.jsonl` for its curriculum: the share of solver tasks the proposer made and
 the proposer's valid and in-band rates over the self-play steps. Prints a Markdown table.
 
 Limits: accuracies are over the suites' n as evaluated (one MedCalc-Bench row per calculator by
@@ -54,6 +55,23 @@ def curriculum(metrics_file: Path) -> dict[str, float | None]:
             "in_band": round(in_band / valid, 4) if valid else None}
 
 
+def evaluations(folder: Path, label: str) -> dict[str, Any]:
+    """The suites of `eval-<label>.json`, with those of every `eval-<label>+*.json` added (a
+    suite in both: the later file's, by name order).
+
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> _ = (d / "eval-mix.json").write_text(json.dumps({"suites": {"medcalc": {"n": 55}}}))
+    >>> _ = (d / "eval-mix+sim.json").write_text(json.dumps({"suites": {"sim-heldout": {"n": 120}}}))
+    >>> sorted(evaluations(d, "mix"))
+    ['medcalc', 'sim-heldout']
+    """
+    suites: dict[str, Any] = {}
+    for f in [folder / f"eval-{label}.json", *sorted(folder.glob(f"eval-{label}+*.json"))]:
+        suites.update(json.loads(f.read_text(encoding="utf-8"))["suites"])
+    return suites
+
+
 def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}"
 
@@ -65,7 +83,7 @@ def table(folder: Path) -> str:
         f = folder / f"eval-{label}.json"
         if not f.is_file():
             continue
-        suites = json.loads(f.read_text(encoding="utf-8"))["suites"]
+        suites = evaluations(folder, label)
         metrics = folder / label / "metrics.jsonl"
         cur = curriculum(metrics) if label not in ("base", "warmup") and metrics.is_file() else {}
         rows.append((title, suites, cur))

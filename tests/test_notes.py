@@ -67,10 +67,10 @@ def test_a_pack_added_as_a_file_gets_notes_too(sim_with_extra):
 
 @pytest.mark.slow
 def test_round_trip_over_many_cases(sim):
-    cases = [sim.generate(seed) for seed in range(1800)]
+    cases = [sim.generate(seed) for seed in range(600)]  # 3,000 notes: every pack and style many times
     written, unwritable = check_many(sim, cases)
-    assert written + unwritable == 9000
-    assert unwritable <= 0.01 * 9000
+    assert written + unwritable == 3000
+    assert unwritable <= 0.01 * 3000
 
 
 def test_mixed_units_are_used_and_read_back(sim):

@@ -431,10 +431,13 @@ class CallGuide:
       whole id is written, '(' follows (`force`);
     - each input: its name is chosen among the inputs not yet given (`choose`), '=' follows;
     - each value: a finding's yes/no, a sex's M/F and a graded input's option label are chosen
-      among those words; a number (with its unit) or a date is written freely until the model
-      writes ',' ')', a newline or the end (or `max_value_chars`); then ',' follows while a
-      required input is missing, else the model's own choice of ',' (another input) or ')'
-      (done), and ')' ends the answer (`stop`).
+      among those words; with a `note` (the case the question is about), a number is chosen
+      among the note's numbers that the input reads as plausible (`note_numbers`: each number
+      alone, and with the unit written after it), as a clinician copies a value from the chart;
+      otherwise a number (with its unit) or a date is written freely until the model writes ','
+      ')', a newline or the end (or `max_value_chars`); then ',' follows while a required input
+      is missing, else the model's own choice of ',' (another input) or ')' (done), and ')' ends
+      the answer (`stop`).
 
     The guide reads only the text written so far (no state), so one guide serves every sample of a
     prompt. Forced text is not the model's choice: the update does not train on it (see
@@ -454,10 +457,24 @@ class CallGuide:
     'stop'
     """
 
-    def __init__(self, calcs: Sequence[Calculator] | None = None, max_value_chars: int = 24):
+    def __init__(self, calcs: Sequence[Calculator] | None = None, max_value_chars: int = 24,
+                 note: str | None = None):
         calcs = list(calcs) if calcs else list(calculators.CALCULATORS.values())
         self.calcs = {c.id: c for c in calcs}
         self.max_value_chars = max_value_chars
+        self.numbers = note_numbers(note) if note else None
+        self._copyable: dict[tuple[str, str], list[str]] = {}
+
+    def _number_labels(self, calc: Calculator, inp: Input) -> list[str] | None:
+        """With a note: the numbers of the note (with their unit where one follows) that `inp`
+        reads as a plausible value, or None when there is no note or none of its numbers fits
+        (the value is then written freely)."""
+        if self.numbers is None:
+            return None
+        key = (calc.id, inp.name)
+        if key not in self._copyable:
+            self._copyable[key] = [n for n in self.numbers if _plausible(inp, n)]
+        return self._copyable[key] or None
 
     def next(self, text: str) -> GuideStep:
         """The step after `text` (the answer so far)."""
@@ -472,7 +489,8 @@ class CallGuide:
         if "=" in cur:
             key, value = cur.split("=", 1)
             inp = next((i for i in calc.inputs if i.name == key.strip()), None)
-            labels = _value_labels(inp) if inp is not None else None
+            labels = None if inp is None else \
+                self._number_labels(calc, inp) if inp.kind == "number" else _value_labels(inp)
             if labels is None:
                 return GuideStep("free")
             left = [i for i in calc.inputs if i.name not in written and i.name != inp.name]
@@ -480,6 +498,30 @@ class CallGuide:
             return choice(value, labels, ends)
         lead = " " if done else ""
         return choice(cur, [lead + i.name for i in calc.inputs if i.name not in written], {"="})
+
+    def copied(self, call: str) -> str:
+        """`call` (a demonstration) with each number written as the note writes it, where one of
+        the note's numbers reads as the same value: the call this guide lets a model write.
+        Other values are left as they are.
+
+        >>> CallGuide([calculators.get("map")], note="BP 120/80 mmHg").copied("map(sbp=120 mmHg, dbp=80 mmHg)")
+        'map(sbp=120, dbp=80 mmHg)'
+        """
+        if self.numbers is None or "(" not in call:
+            return call
+        name, body = call.split("(", 1)
+        calc = self.calcs.get(name)
+        if calc is None or not body.endswith(")"):
+            return call
+        parts = []
+        for arg in _split_args(body[:-1]):
+            key, _, value = arg.partition("=")
+            inp = next((i for i in calc.inputs if i.name == key.strip()), None)
+            labels = self._number_labels(calc, inp) if inp is not None and inp.kind == "number" else None
+            if labels:
+                value = _same_value(inp, value.strip(), labels) or value
+            parts.append(f"{key}={value}" if _ else arg)
+        return f"{name}({', '.join(p.strip() for p in parts)})"
 
     def check(self, text: str, piece: str, end: bool = False) -> str | None:
         """For a `free` step: None keeps the model's `piece`; otherwise the text written instead
@@ -555,7 +597,48 @@ class OptionGuide:
         return choice(text, self.options, set(), end=True)
 
 
-def call_guide(question: str, count: int = 3) -> CallGuide:
+def call_guide(question: str, count: int = 3, note: str | None = None) -> CallGuide:
     """The guide for a tool prompt of `question` (`azmed.envs.clinical.prompts.tool_prompt`): the
-    calculators it lists, or every calculator when it lists none."""
-    return CallGuide(relevant_calculators(question, k=count) or None)
+    calculators it lists, or every calculator when it lists none; with `note`, numbers are
+    chosen among the note's (`CallGuide`)."""
+    return CallGuide(relevant_calculators(question, k=count) or None, note=note)
+
+
+_NOTE_NUMBER = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)(?![\d.]*\d)(?:[ \t]*([A-Za-z\u00b5\u03bc\u00b0%][^\s,;:()\[\]]*))?")
+
+
+def note_numbers(text: str) -> list[str]:
+    """The numbers a note writes, in order and without repeats: each alone, and with the word
+    written right after it when that word starts like a unit ('0.8 mg/dL', '105 kg', '37 \u00b0C').
+    A call copies its values from these (`CallGuide`); a unit an input does not accept, or a
+    value outside its plausible range, is filtered out there.
+
+    >>> note_numbers("Na 141 mEq/L, creatinine 0.8 mg/dL; BP 145/90 mm Hg; a 42-year-old")
+    ['141', '141 mEq/L', '0.8', '0.8 mg/dL', '145', '90', '90 mm', '42']
+    """
+    out: dict[str, None] = {}
+    for m in _NOTE_NUMBER.finditer(text or ""):
+        number, unit = m.group(1), (m.group(2) or "").rstrip(".")
+        out[number] = None
+        if unit:
+            out[f"{number} {unit}"] = None
+    return list(out)
+
+
+def _same_value(inp: Input, value: str, labels: Sequence[str]) -> str | None:
+    """The label among `labels` that reads as `value` does (the longest: a unit kept), or None."""
+    try:
+        want = read_number(inp, value)
+    except (CalculatorInputError, InputUnitError, ValueError):
+        return None
+    same = [lab for lab in labels if abs(read_number(inp, lab) - want) <= 1e-6 * max(1.0, abs(want))]
+    return max(same, key=len) if same else None
+
+
+def _plausible(inp: Input, written: str) -> bool:
+    """Whether `written` ('0.8 mg/dL', '140') is a value `inp` accepts: a number, in a unit it
+    reads, within its plausible range."""
+    try:
+        return inp.low <= read_number(inp, written) <= inp.high
+    except (CalculatorInputError, InputUnitError, ValueError):
+        return False

@@ -155,6 +155,62 @@ def test_shares_of_direct_calculations_and_free_text_diagnoses(sim):
     assert all("options" in t.payload for t in plain.sample_tasks("diagnosis", 10, rng))
 
 
+def _written_through(guide, demo: str) -> str:
+    """`demo` written through `guide`, taking at each choice the longest piece the demo goes on
+    with (a free value: the demo's text up to its ',' or ')'); stops where the guide cannot follow."""
+    text = ""
+    while True:
+        step = guide.next(text)
+        rest = demo[len(text):]
+        if step.kind == "stop":
+            return text
+        if step.kind == "force":
+            piece = step.text if rest.startswith(step.text) else None
+        elif step.kind == "choose":
+            piece = max((c for c in step.choices if rest.startswith(c)), key=len, default=None)
+        else:
+            cut = min((i for i in (rest.find(","), rest.find(")")) if i > 0), default=len(rest))
+            piece = rest[:cut]
+        if not piece:
+            return text
+        text += piece
+
+
+def test_guided_values_demonstrations_copy_the_notes_numbers(sim):
+    """With `guided_values`, a call's numbers are the note's (or the question's), and a tool task's
+    demonstration is written as the guide lets the solver write it: the same call, right."""
+    copying = ClinicalEnv(simulator=sim, task_types=["calculation"], tools=["calculation"], guided_values=True)
+    tasks = copying.sample_tasks("calculation", 60, random.Random(5))
+    inside = 0
+    for task in tasks:
+        demo, guide = copying.demonstration(task), copying.solve_guide(task)
+        assert guide.numbers and copying.verify(task, demo).correct, demo
+        inside += _written_through(guide, demo) == demo
+    assert inside >= 0.9 * len(tasks), inside
+    plain = ClinicalEnv(simulator=sim, task_types=["calculation"], tools=["calculation"])
+    assert plain.solve_guide(tasks[0]).numbers is None
+
+
+def test_next_step_choices_offer_the_cases_step_and_steps_wrong_for_it(sim):
+    """`step_choices`: a next-step task offers its case's first step among first steps of other
+    diagnoses, each graded wrong for the case; the solver picks one whole option."""
+    mc = ClinicalEnv(simulator=sim, task_types=["next_step"], step_choices=4)
+    tasks = mc.sample_tasks("next_step", 30, random.Random(2))
+    for task in tasks:
+        options = task.payload["options"]
+        assert len(options) == len(set(options)) == 4 and task.answer in options
+        assert [o for o in options if mc.verify(task, o).correct] == [task.answer]
+        assert "Choose one: " + "; ".join(options) in mc.solve_prompt(task)
+        assert mc.solve_guide(task).options == tuple(options)
+        assert mc.verify(task, mc.demonstration(task)).correct
+    assert len({tuple(t.payload["options"]).index(t.answer) for t in tasks}) > 1  # not always first
+    again = ClinicalEnv(simulator=sim, task_types=["next_step"], step_choices=4)
+    assert [t.payload["options"] for t in again.sample_tasks("next_step", 30, random.Random(2))] == \
+        [t.payload["options"] for t in tasks]
+    free = ClinicalEnv(simulator=sim, task_types=["next_step"]).sample_tasks("next_step", 3, random.Random(2))
+    assert all("options" not in t.payload for t in free)
+
+
 def test_least_proposed_listing_shows_the_names_proposed_least(sim):
     """`spec_listing: least_proposed`: a diagnosis proposed (validly) many times is listed far
     less often in later proposer prompts; calculators likewise; 'uniform' ignores the counts."""

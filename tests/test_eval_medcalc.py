@@ -12,7 +12,9 @@ import pytest
 from simulator.answers import read_date, read_number, read_weeks_days
 from azmed.eval.config import MEDCALC_CSV, MedCalcOptions
 from azmed.eval.harness import SuiteDataError
+from azmed.envs.clinical.prompts import direct_prompt
 from azmed.eval.medcalc import MedCalcSuite, grade, load_rows, round_robin, truth_of
+from simulator.tools import note_numbers
 
 
 def row(output_type: str, answer: str, lower: str = "", upper: str = "") -> dict[str, str]:
@@ -108,9 +110,19 @@ def test_limit_covers_different_calculators():
     items = suite.items(limit=20)
     assert len({it.groups["calculator"] for it in items}) == 20
     prompt = suite.prompt(items[0])
-    assert items[0].data["note"].strip()[:80] in prompt and "Answer:" in prompt
-    assert str(items[0].truth["answer"]) not in prompt.split("Here is the task:")[1]
+    # the direct setting asks as training's direct calculation tasks do
+    assert prompt == direct_prompt(items[0].data["note"], items[0].data["question"], "decimal")
+    assert prompt.endswith("Answer with the number only.") and "<value>" not in prompt
+    assert str(items[0].truth["answer"]) not in prompt.split(items[0].data["note"].strip())[1]
     assert [r["k"] for r in round_robin([{"k": 1}, {"k": 1}, {"k": 2}], "k")] == [1, 2, 1]
+
+
+def test_tools_setting_copies_the_notes_numbers_with_guided_values():
+    plain, copying = (MedCalcSuite(MedCalcOptions(guided_values=v), setting="tools") for v in (False, True))
+    item = plain.items(limit=1)[0]
+    assert plain.guide(item).numbers is None
+    assert copying.guide(item).numbers == note_numbers(item.data["note"] + "\n" + item.data["question"])
+    assert plain.prompt(item) == copying.prompt(item)  # the prompt is the same; only the writing differs
 
 
 def test_bad_csv_files_are_named(tmp_path):

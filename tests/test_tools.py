@@ -20,7 +20,7 @@ from simulator.calculators.inputs import SEX, finding, number
 from simulator.case import Rejection
 from simulator.notes import NoteError, render_note
 from simulator.tools import (FAILURE_REASONS, CallGuide, GuideStep, OptionGuide, ToolCall, ToolFailure, ToolResult,
-                             call_guide, demo_call,
+                             call_guide, demo_call, note_numbers,
                              describe_tools, execute_call, parse_call, relevant_calculators, signature)
 from tests.conftest import walk_guide
 
@@ -312,6 +312,39 @@ def test_guide_steps_on_hand_written_prefixes():
     assert g.check("cha2ds2_vasc(sex=F, age=70", ", diab") == ","
     heart = CallGuide([calculators.get("heart_score")])
     assert "slightly suspicious" in heart.next("heart_score(history_suspicion=").choices
+
+
+NOTE = "BP 145/90 mmHg, HR 88/min. Na 141 mEq/L, Cl 104 mmol/L, HCO3 24; creatinine 106 \u00b5mol/L; a 42-year-old"
+
+
+def test_with_a_note_a_calls_numbers_are_copied_from_it():
+    """`guided_values`: a number is chosen among the note's that the input reads as plausible,
+    alone or with the unit the note writes after it; a unit the input does not read, or an
+    implausible value, is not offered; with no plausible number the value is written freely."""
+    assert note_numbers(NOTE) == ["145", "90", "90 mmHg", "88", "141", "141 mEq/L", "104", "104 mmol/L", "24",
+                                  "106", "106 \u00b5mol/L", "42"]
+    g = CallGuide([calculators.get("anion_gap"), calculators.get("map")], note=NOTE)
+    sodium = g.next("anion_gap(sodium=")
+    assert sodium.kind == "choose" and {"141", "141 mEq/L", "104 mmol/L"} <= set(sodium.choices)
+    assert "24" not in sodium.choices and "42" not in sodium.choices and "106 \u00b5mol/L" not in sodium.choices
+    assert g.next("anion_gap(sodium=141") == GuideStep("choose", choices=(" mEq/L", ","))  # the unit, or on
+    sbp = g.next("map(sbp=").choices
+    assert {"145", "90", "90 mmHg"} <= set(sbp) and "141 mEq/L" not in sbp
+    assert CallGuide([calculators.get("bmi")], note="no numbers at all").next("bmi(weight=").kind == "free"
+    # a demonstration is rewritten as the guide lets a model write it: the note's numbers, same values
+    demo = "anion_gap(sodium=141 mmol/L, chloride=104 mmol/L, bicarbonate=24 mmol/L)"
+    assert g.copied(demo) == "anion_gap(sodium=141 mEq/L, chloride=104 mmol/L, bicarbonate=24)"
+    assert execute_call(g.copied(demo)).answer == execute_call(demo).answer
+    assert CallGuide([calculators.get("map")]).copied("map(sbp=120, dbp=80)") == "map(sbp=120, dbp=80)"  # no note
+    # whatever is chosen, every number of the call is one the note wrote
+    import random
+
+    for seed in range(20):
+        rng = random.Random(seed)
+        text = walk_guide(g, lambda s: rng.choice(s.choices))
+        call = parse_call(text)
+        assert not isinstance(call, ToolFailure), text
+        assert all(v.split()[0] in note_numbers(NOTE) for _, v in call.args), text
 
 
 def test_call_guide_lists_the_prompts_calculators():

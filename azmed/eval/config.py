@@ -41,6 +41,8 @@ class SimHeldoutOptions(StrictModel):
                                       "(a calculator call is longer than a number)")
     guided_calls: bool = Field(True, description="tools setting: the call is written inside the grammar, as in "
                                "training (the environment's guided_calls)")
+    guided_values: bool = Field(False, description="tools setting, with guided_calls: a call's numbers are chosen "
+                                "among the note's, as in training (the environment's guided_values)")
 
 
 class MedCalcOptions(StrictModel):
@@ -49,6 +51,8 @@ class MedCalcOptions(StrictModel):
     tools_max_new_tokens: int = Field(128, ge=1, description="tokens generated per answer in the tools setting")
     guided_calls: bool = Field(True, description="tools setting: the call is written inside the grammar, as in "
                                "training (simulator.tools.CallGuide over the calculators the prompt lists)")
+    guided_values: bool = Field(False, description="tools setting, with guided_calls: a call's numbers are chosen "
+                                "among the note's, as in training (the environment's guided_values)")
     per_calculator: int | None = Field(None, ge=1, description="at most this many rows per calculator, the first in "
                                        "file order (1 = the one-row-per-calculator subset); None = every row")
     tool_count: int = Field(3, ge=1, le=10, description="calculators listed in a tools-setting prompt (those whose "

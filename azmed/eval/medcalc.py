@@ -3,8 +3,12 @@
     azmed eval --suite medcalc --model embedded --limit 20 --out base.json
     azmed eval --suite medcalc --medcalc-csv path/to/test_data.csv ...
 
-Each row's patient note and question go to the model (MedCalc-Bench's "direct answer" setting,
-asking for a final line `Answer: <value>`); the answer is read by the reader every grader
+Each row's patient note and question go to the model in the prompt of the clinical environment's
+direct calculation tasks (`azmed.envs.clinical.prompts.direct_prompt`: the note, the question
+and "Answer with the number only." / "...the date only (MM/DD/YYYY)." / "...the weeks and days
+only"), as the tools setting uses training's tool prompt. (Until this prompt was shared, the
+direct setting ended in MedCalc-Bench's style, `Answer: <value>`; an adapter trained on the
+environment's prompts copied the placeholder.) The answer is read by the reader every grader
 shares (`simulator.answers`, the same one the self-play reward uses) and scored by the row's
 `Output Type`:
 - decimal and integer: correct when Lower Limit <= value <= Upper Limit (the row's own limits:
@@ -46,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from azmed.envs.base import Verdict
-from azmed.envs.clinical.prompts import tool_guide, tool_prompt
+from azmed.envs.clinical.prompts import direct_prompt, tool_guide, tool_prompt
 from azmed.eval.harness import Item, Suite, SuiteDataError, scored
 from simulator import calculators
 from simulator.tools import ToolFailure, execute_call
@@ -56,6 +60,7 @@ from simulator.verify import answer_number
 REQUIRED_COLUMNS = ("Row Number", "Calculator Name", "Category", "Output Type", "Patient Note", "Question",
                     "Ground Truth Answer", "Lower Limit", "Upper Limit")
 OUTPUT_TYPES = ("decimal", "integer", "date")
+DIRECT_KIND = {"number": "decimal", "date": "date", "weeks_days": "weeks_days"}  # truth kind -> the answer-format sentence
 
 
 def load_rows(path: str | Path) -> list[dict[str, str]]:
@@ -212,13 +217,13 @@ class MedCalcSuite(Suite):
     def prompt(self, item: Item) -> str:
         if self.setting == "tools":  # the prompt of training's calculation tasks
             return tool_prompt(item.data["note"], item.data["question"], self.options.tool_count)
-        return (f"Here is the patient note:\n{item.data['note'].strip()}\n\n"
-                f"Here is the task:\n{item.data['question'].strip()}\n\n"
-                "Reply with the final answer only, on one line: Answer: <value>")
+        # the prompt of training's direct calculation tasks, as `tools` uses training's tool prompt
+        return direct_prompt(item.data["note"], item.data["question"], DIRECT_KIND.get(item.truth["kind"], "decimal"))
 
     def guide(self, item: Item):
         if self.setting == "tools" and self.options.guided_calls:  # as training writes its calls
-            return tool_guide(item.data["question"], self.options.tool_count)
+            return tool_guide(item.data["question"], self.options.tool_count,
+                              note=f"{item.data['note']}\n{item.data['question']}" if self.options.guided_values else None)
         return None
 
     def score(self, item: Item, answer: str) -> dict[str, Any]:

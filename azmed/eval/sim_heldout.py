@@ -32,7 +32,8 @@ class SimHeldoutSuite(EnvSuite):
         from azmed.envs.clinical import ClinicalEnv, ClinicalEnvConfig
 
         try:
-            return ClinicalEnv(task_types=self.options.task_types, guided_calls=self.options.guided_calls)
+            return ClinicalEnv(task_types=self.options.task_types, guided_calls=self.options.guided_calls,
+                              guided_values=self.options.guided_values)
         except ValidationError as exc:
             raise SuiteDataError(explain(exc, ClinicalEnvConfig, "sim_heldout", {})) from None
 

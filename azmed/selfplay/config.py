@@ -154,6 +154,8 @@ class EvalSettings(StrictModel):
     n: int = Field(300, ge=1, description="held-out items per suite")
     guided_calls: bool = Field(True, description="tools setting: calls written inside the grammar "
                                "(simulator.tools.CallGuide), as the environment's guided_calls does in training")
+    guided_values: bool = Field(False, description="tools setting: a call's numbers chosen among the note's, as the "
+                                "environment's guided_values does in training")
     task_types: list[str] = Field(default_factory=lambda: ["diagnosis", "calculation"],
                                   description="held-out task types, for suites that offer several (sim-heldout)")
     batch_size: int = Field(32, ge=1, description="prompts generated together")

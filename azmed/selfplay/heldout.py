@@ -41,7 +41,8 @@ def heldout_eval_config(cfg, adapter: str | None, suites: Sequence[str]):
 
     e = cfg.eval
     wanted = {"n": e.n, "task_types": list(e.task_types), "max_new_tokens": e.max_new_tokens,
-              "per_calculator": e.medcalc_per_calculator, "guided_calls": e.guided_calls}
+              "per_calculator": e.medcalc_per_calculator, "guided_calls": e.guided_calls,
+              "guided_values": e.guided_values}
     data: dict[str, Any] = {"model": cfg.model.model_dump(), "adapter": adapter, "batch_size": e.batch_size,
                             "max_batch_tokens": e.max_batch_tokens, "progress": cfg.run.progress, "setting": e.setting}
     for suite in suites:

@@ -565,6 +565,11 @@ class SelfPlayTrainer:
         if cfg.eval.at_end and suites:
             from azmed.selfplay.heldout import compare_on_heldout
 
+            # training is over and checkpointed: the check needs no optimizer state or gradients
+            self.optimizer.state.clear()
+            self.policy.model.zero_grad(set_to_none=True)
+            release_memory()
+
             update_status(self.run_dir, phase="held-out check")
             result["heldout"] = compare_on_heldout(self.policy, cfg, self.run_dir, suites)
         return result

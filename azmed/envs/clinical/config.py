@@ -36,6 +36,9 @@ class ClinicalEnvConfig(EnvConfig):
         "simulator.notes) or 'lines' ('name: value unit' lines)")
     choices: int = Field(0, ge=0, description="answer options of a diagnosis task (0 = free-text answer, graded "
                          "through names, synonyms and ICD-10 codes)")
+    step_choices: int = Field(0, ge=0, le=8, description="answer options of a next-step task (0 = free text, graded "
+                              "through the pack's management entries and synonyms): the case's own first step and "
+                              "the first steps of diagnoses confusable with it, none of which is right for the case")
     tools: list[str] = Field(default_factory=lambda: ["calculation"], description="task types the solver answers "
                              "with one calculator call (simulator.tools grammar), executed by the environment; "
                              "[] = every answer is direct")
@@ -50,6 +53,10 @@ class ClinicalEnvConfig(EnvConfig):
     guided_calls: bool = Field(True, description="write the solver's calculator calls inside the grammar while "
                                "they are generated (simulator.tools.CallGuide): the model picks the calculator, "
                                "the inputs and their values; '(' '=' ',' ')' are written for it and not trained")
+    guided_values: bool = Field(False, description="with `guided_calls`, a number in a call is chosen among the "
+                                "note's numbers that the input reads as plausible (alone, or with the unit the note "
+                                "writes after it): the solver copies values from the case, as a clinician does from "
+                                "the chart, instead of writing digits of its own; demonstrations copy them the same way")
     guided_options: bool = Field(True, description="with `choices`, write a diagnosis answer as one of its options "
                                  "while it is generated (simulator.tools.OptionGuide): the model picks the option")
     guided_specs: bool = Field(True, description="write the proposer's specifications inside their format while "

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from functools import cached_property
 from typing import Any, Sequence
 
 from azmed.envs.base import Environment, Rejection, Task, Verdict, stable_key
@@ -50,7 +49,7 @@ from simulator.notes import NoteError
 from simulator.spec import instantiate, parse_spec, sample_spec
 from simulator.spec.guide import SpecGuide
 from simulator.spec.vocabulary import listed_names
-from simulator.tools import OptionGuide, grade_call
+from simulator.tools import CallGuide, OptionGuide, grade_call
 from simulator.validation import validate_case
 from simulator.verify import ManagementIndex, answer_number, grade_calculation, grade_diagnosis
 from simulator.vignettes import render_vignette
@@ -217,7 +216,11 @@ class ClinicalEnv(Environment):
         diagnosis name or the management step."""
         meta = task.meta
         if task.task_type == "calculation":
-            return meta.get("demo") if task.payload.get("tools") else meta.get("answer_text")
+            if not task.payload.get("tools"):
+                return meta.get("answer_text")
+            guide = self.solve_guide(task)
+            demo = meta.get("demo")
+            return guide.copied(demo) if demo and isinstance(guide, CallGuide) else demo
         if task.task_type in ("diagnosis", "next_step", "self_edit"):
             return meta.get("demo")
         return None
@@ -252,12 +255,13 @@ class ClinicalEnv(Environment):
 
     def solve_guide(self, task: Task):
         """With `guided_calls`, a tool task's call is written inside the grammar (`CallGuide` over
-        the calculators its prompt lists); with `guided_options`, a multiple-choice diagnosis is
+        the calculators its prompt lists; with `guided_values`, its numbers copied from the note); with `guided_options`, a multiple-choice diagnosis is
         answered with one of its options (`OptionGuide`)."""
         p = task.payload
         if self.config.guided_calls and task.task_type == "calculation" and p.get("tools") and "question" in p:
-            return tool_guide(p["question"], self.config.tool_count)
-        if self.config.guided_options and task.task_type in ("diagnosis", "self_edit") and p.get("options"):
+            return tool_guide(p["question"], self.config.tool_count,
+                              note=f"{p['text']}\n{p['question']}" if self.config.guided_values else None)
+        if self.config.guided_options and task.task_type in ("diagnosis", "self_edit", "next_step") and p.get("options"):
             return OptionGuide(p["options"])
         return None
 
@@ -277,9 +281,9 @@ class ClinicalEnv(Environment):
             return self._verify_abduction(task, answer_text)
         raise ValueError(f"unknown task type {task.task_type}")
 
-    @cached_property
+    @property
     def _management(self) -> ManagementIndex:
-        return ManagementIndex(self.sim.diagnoses.values())
+        return self.maker.management
 
     def _verify_next_step(self, task: Task, answer_text: str) -> Verdict:
         dx = self.sim.diagnoses[task.meta["diagnosis"]]

@@ -35,10 +35,17 @@ def tool_prompt(text: str, question: str, count: int = 3) -> str:
     return f"{text.strip()}\n\n{question.strip()}\nCalculators:\n{catalogue}\n{tools.GRAMMAR_HELP}"
 
 
-def tool_guide(question: str, count: int = 3) -> tools.CallGuide:
+def direct_prompt(text: str, question: str, kind: str = "decimal") -> str:
+    """A case and a question to be answered with the value itself (`kind`: integer, decimal, date
+    or weeks_days picks the answer-format sentence): the prompt of direct calculation tasks, and
+    of MedCalc-Bench's direct setting."""
+    return f"{text.strip()}\n\n{question.strip()} {ANSWER_FORMAT.get(kind, ANSWER_FORMAT['decimal'])}"
+
+
+def tool_guide(question: str, count: int = 3, note: str | None = None) -> tools.CallGuide:
     """The guide of `tool_prompt(text, question, count)`: the calls it accepts name one of the
-    calculators the prompt lists."""
-    return tools.call_guide(question, count)
+    calculators the prompt lists; with `note` (the prompt's `text`), their numbers are the note's."""
+    return tools.call_guide(question, count, note=note)
 
 
 def solve_prompt(task: Task, tool_count: int = 3) -> str:
@@ -57,10 +64,12 @@ def solve_prompt(task: Task, tool_count: int = 3) -> str:
                     "Answer with the number only.")
         if p.get("tools"):
             return tool_prompt(p["text"], p["question"], tool_count)
-        return f"{p['text'].strip()}\n\n{p['question']} {ANSWER_FORMAT.get(p.get('kind'), ANSWER_FORMAT['decimal'])}"
+        return direct_prompt(p["text"], p["question"], p.get("kind") or "decimal")
     if task.task_type == "next_step":
-        return (f"{_case_text(p)}\n\nDiagnosis: {p['diagnosis']}. What is the first management step? "
-                "Answer in a few words.")
+        text = f"{_case_text(p)}\n\nDiagnosis: {p['diagnosis']}. What is the first management step?"
+        if p.get("options"):
+            return text + " Choose one: " + "; ".join(p["options"]) + "."
+        return text + " Answer in a few words."
     if task.task_type == "abduction":
         return (f"Patient: {p['summary']}\n\nThe diagnosis is {p['diagnosis']}. Give a value of "
                 f"{p['hidden_name'].lower()} (in {p['unit']}) consistent with this diagnosis. Answer with the number only.")

@@ -9,7 +9,7 @@ specification that made it, a demonstration answer).
 
 Payload (JSON): `text` (the case as the solver reads it: a note, or "Patient: ..." lines),
 `format`, `style`, `case` (the case as JSON, for edits and for people; never shown with the
-label), and per task type: `options` (diagnosis, when multiple choice), `question`, `calculator`,
+label), and per task type: `options` (diagnosis and next_step, when multiple choice), `question`, `calculator`,
 `calculator_name`, `unit`, `kind` and `tools` (calculation), `diagnosis` (next_step).
 Meta (never shown): `source` ("seed", "simulator" or "proposed"), `pack`, `diagnosis` or
 `calculator`, `spec` (the canonical specification text of a proposed or seed task) and `demo`
@@ -24,6 +24,7 @@ is a duplicate.
 from __future__ import annotations
 
 import random
+from functools import cached_property
 from typing import Any
 
 from azmed.envs.base import Rejection, Task, stable_key
@@ -33,6 +34,7 @@ from simulator.case import Case
 from simulator.notes import NoteError, render_note
 from simulator.render import summary
 from simulator.validation import case_identity
+from simulator.verify import ManagementIndex
 from simulator.vignettes import calculator_case, demonstration, render_vignette
 from simulator.vignettes.kit import Kit
 
@@ -103,9 +105,38 @@ class TaskMaker:
         dx = self.sim.diagnoses[case.label]
         index, step = self.sim.management_step(case)
         payload = {**self._base(case, text, style), "diagnosis": dx.name}
-        return Task("clinical", "next_step", payload, step.first_line, self.key("next_step", case, spec),
+        key = self.key("next_step", case, spec)
+        if self.config.step_choices:
+            payload["options"] = self.step_options(case, index, random.Random(key))
+        return Task("clinical", "next_step", payload, step.first_line, key,
                     self._meta(source, spec, pack=self.sim.pack_of[dx.id], diagnosis=dx.id, management=index,
                                demo=step.first_line))
+
+    def step_options(self, case: Case, index: int, rng: random.Random) -> list[str]:
+        """`step_choices` options for the next step of `case` (its diagnosis's step `index`): that
+        step, and the first steps of other diagnoses (those confusable with the case first, as a
+        diagnosis question's options, then the rest of its pack), each graded wrong for this case,
+        in a shuffled order."""
+        n, label = self.config.step_choices, case.label
+        own = self.sim.diagnoses[label].management[index].first_line
+        confusable = [d for d in self.sim.options(case, n, rng) if d != label]
+        rest = [d.id for d in self.sim.packs[self.sim.pack_of[label]].diagnoses if d.id not in confusable and d.id != label]
+        rng.shuffle(rest)
+        options = [own]
+        for d in confusable + rest:
+            steps = self.sim.diagnoses[d].management
+            first = steps[0].first_line if steps else None
+            if first and first not in options and not self.management.grade(first, label, index).correct:
+                options.append(first)
+            if len(options) == n:
+                break
+        rng.shuffle(options)
+        return options
+
+    @cached_property
+    def management(self) -> ManagementIndex:
+        """Every diagnosis's management steps, to grade next-step answers."""
+        return ManagementIndex(self.sim.diagnoses.values())
 
     def _calculation(self, calc, answer, question: str, text: str, style: str | None, demo: str, source: str,
                      key: str, spec: str | None, pack: str, case_json: dict | None) -> Task:

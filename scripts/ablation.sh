@@ -20,7 +20,7 @@
 # default 120), THREADS (torch threads, default 0 = torch's choice), SUITES (default "sim-heldout
 # medcalc"), SETTING (direct, tools or both, default both). Each arm's run folder keeps its config, metrics, samples and adapter; the
 # evaluation writes eval-<arm>.json and the table `ablation.md` (python -m azmed.ablation).
-# Runs one model job at a time; about STEPS x 45 s per arm plus ~4 min of evaluation per model
+# Runs one model job at a time; about STEPS x 110 s per arm plus ~4 min of evaluation per model
 # on 2 CPU cores with AVX-512 bf16.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -68,12 +68,17 @@ arm rlvr selfplay.env_tasks=1 "${no_proposer[@]}"
 arm selfplay
 arm mix selfplay.env_tasks=0.5
 
+# the evaluation asks as the main run's final check does (its guided values, batches and padding)
+read -r -a check_flags <<< "$($py -c "from azmed.selfplay.config import load_config
+c = load_config('$CONFIG'); e = c.eval; v = str(e.guided_values).lower()
+print(f'medcalc.guided_values={v} sim_heldout.guided_values={v} max_batch_tokens={e.max_batch_tokens} '
+      f'batch_size={e.batch_size} model.pad_multiple={c.model.pad_multiple}')")"
 evaluate() {  # label, [--adapter DIR]
     local label=$1; shift
     if [ ! -f "$OUT/eval-$label.json" ]; then
         echo "[ablation] evaluating $label"
         $azmed eval "${suite_flags[@]}" --setting "$SETTING" "$@" --out "$OUT/eval-$label.json" \
-            sim_heldout.n="$N" medcalc.per_calculator="$LIMIT" progress=false "model.threads=$THREADS"
+            sim_heldout.n="$N" medcalc.per_calculator="$LIMIT" progress=false "model.threads=$THREADS" "${check_flags[@]}"
     fi
 }
 if [ -n "${BASE_EVAL:-}" ] && [ ! -f "$OUT/eval-base.json" ]; then cp "$BASE_EVAL" "$OUT/eval-base.json"; fi

@@ -83,12 +83,12 @@ def plot_run(run_dir: Path, out: Path) -> Path:
         ax.grid(alpha=0.3)
         if ax.lines:
             ax.legend(fontsize=7)
-    title = f"self-play run {run_dir.name} ({len(records)} steps)"
+    parts = [f"self-play run {run_dir.name} ({len(records)} steps)"]
     if folder.heldout.is_file():
-        for suite, h in json.loads(folder.heldout.read_text()).items():
-            title += (f" | {suite} (n={h['n']}): base {100 * h['base']:.1f}% -> adapter "
-                      f"{100 * h['adapter']:.1f}% ({100 * h['delta']:+.1f} points)")
-    fig.suptitle(title)
+        parts += [f"{suite} (n={h['n']}): base {100 * h['base']:.1f}% -> adapter {100 * h['adapter']:.1f}% "
+                  f"({100 * h['delta']:+.1f} points)" for suite, h in json.loads(folder.heldout.read_text()).items()]
+    # two suites a line, so that a title with every suite of the check fits the figure's width
+    fig.suptitle("\n".join(" | ".join(parts[i:i + 2]) for i in range(0, len(parts), 2)), fontsize=10)
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)

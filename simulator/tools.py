@@ -515,12 +515,12 @@ class CallGuide:
             return call
         parts = []
         for arg in _split_args(body[:-1]):
-            key, _, value = arg.partition("=")
+            key, eq, value = arg.partition("=")
             inp = next((i for i in calc.inputs if i.name == key.strip()), None)
-            labels = self._number_labels(calc, inp) if inp is not None and inp.kind == "number" else None
+            labels = self._number_labels(calc, inp) if eq and inp is not None and inp.kind == "number" else None
             if labels:
                 value = _same_value(inp, value.strip(), labels) or value
-            parts.append(f"{key}={value}" if _ else arg)
+            parts.append(f"{key}={value}" if eq else arg)
         return f"{name}({', '.join(p.strip() for p in parts)})"
 
     def check(self, text: str, piece: str, end: bool = False) -> str | None:

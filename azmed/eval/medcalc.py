@@ -223,7 +223,7 @@ class MedCalcSuite(Suite):
     def guide(self, item: Item):
         if self.setting == "tools" and self.options.guided_calls:  # as training writes its calls
             return tool_guide(item.data["question"], self.options.tool_count,
-                              note=f"{item.data['note']}\n{item.data['question']}" if self.options.guided_values else None)
+                              item.data["note"] if self.options.guided_values else None)
         return None
 
     def score(self, item: Item, answer: str) -> dict[str, Any]:

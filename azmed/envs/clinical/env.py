@@ -255,12 +255,12 @@ class ClinicalEnv(Environment):
 
     def solve_guide(self, task: Task):
         """With `guided_calls`, a tool task's call is written inside the grammar (`CallGuide` over
-        the calculators its prompt lists; with `guided_values`, its numbers copied from the note); with `guided_options`, a multiple-choice diagnosis is
-        answered with one of its options (`OptionGuide`)."""
+        the calculators its prompt lists; with `guided_values`, its numbers copied from the note);
+        with `guided_options`, a multiple-choice diagnosis or next step is answered with one of its
+        options (`OptionGuide`)."""
         p = task.payload
         if self.config.guided_calls and task.task_type == "calculation" and p.get("tools") and "question" in p:
-            return tool_guide(p["question"], self.config.tool_count,
-                              note=f"{p['text']}\n{p['question']}" if self.config.guided_values else None)
+            return tool_guide(p["question"], self.config.tool_count, p["text"] if self.config.guided_values else None)
         if self.config.guided_options and task.task_type in ("diagnosis", "self_edit", "next_step") and p.get("options"):
             return OptionGuide(p["options"])
         return None

@@ -42,10 +42,11 @@ def direct_prompt(text: str, question: str, kind: str = "decimal") -> str:
     return f"{text.strip()}\n\n{question.strip()} {ANSWER_FORMAT.get(kind, ANSWER_FORMAT['decimal'])}"
 
 
-def tool_guide(question: str, count: int = 3, note: str | None = None) -> tools.CallGuide:
+def tool_guide(question: str, count: int = 3, text: str | None = None) -> tools.CallGuide:
     """The guide of `tool_prompt(text, question, count)`: the calls it accepts name one of the
-    calculators the prompt lists; with `note` (the prompt's `text`), their numbers are the note's."""
-    return tools.call_guide(question, count, note=note)
+    calculators the prompt lists; given the prompt's `text`, their numbers are those of the text
+    and the question (`guided_values`)."""
+    return tools.call_guide(question, count, note=None if text is None else f"{text}\n{question}")
 
 
 def solve_prompt(task: Task, tool_count: int = 3) -> str:

@@ -145,6 +145,7 @@ def test_shares_of_direct_calculations_and_free_text_diagnoses(sim):
     for task in diagnoses:
         assert ("Choose one" in mixed.solve_prompt(task)) == ("options" in task.payload)
         assert (mixed.solve_guide(task) is None) == ("options" not in task.payload)
+        assert mixed.verify(task, mixed.demonstration(task)).correct
     again = ClinicalEnv(simulator=sim, task_types=list(SPEC_TYPES), choices=4, direct_share=0.5, free_text_share=0.5)
     rng = random.Random(3)
     assert [t.payload["tools"] for t in again.sample_tasks("calculation", 40, rng)] == [t.payload["tools"] for t in calcs]
@@ -212,8 +213,9 @@ def test_next_step_choices_offer_the_cases_step_and_steps_wrong_for_it(sim):
 
 
 def test_least_proposed_listing_shows_the_names_proposed_least(sim):
-    """`spec_listing: least_proposed`: a diagnosis proposed (validly) many times is listed far
-    less often in later proposer prompts; calculators likewise; 'uniform' ignores the counts."""
+    """`spec_listing: least_proposed`: a diagnosis proposed (validly) is not listed again in later
+    proposer prompts while others were proposed less; calculators likewise; 'uniform' ignores the
+    counts."""
     from simulator.spec.vocabulary import listed_names
 
     def listed(env, task_type, name, n=150):
@@ -236,3 +238,14 @@ def test_least_proposed_listing_shows_the_names_proposed_least(sim):
             assert after == before
         else:
             assert after[0] < before[0] / 3 and after[1] < before[1] / 3, (before, after)
+            assert after == (0, 0)  # names never proposed come first, while any remains
+
+
+def test_least_proposed_weights_rank_by_count_once_every_name_was_proposed(sim):
+    """Once every diagnosis was proposed, the least proposed are again those listed first."""
+    env = ClinicalEnv(simulator=sim, task_types=["diagnosis"], spec_listing="least_proposed")
+    env._proposed["diagnosis"].update({d: 1 for d in sim.diagnoses})
+    twice = sorted(sim.diagnoses)[0]
+    env._proposed["diagnosis"][twice] += 1
+    weights = env.listing_weights("diagnosis")
+    assert weights[twice] < 1e-3 and all(w == 1.0 for d, w in weights.items() if d != twice)

@@ -68,9 +68,9 @@ class ClinicalEnvConfig(EnvConfig):
                                "once per diagnosis, after which every repeat is a duplicate")
     spec_listing: Literal["uniform", "least_proposed"] = Field(
         "uniform", description="how a proposer prompt samples the diagnoses (calculators) it lists: 'uniform', or "
-        "'least_proposed': weighted 1 / (1 + valid proposals of it so far in this run), so that a proposer that "
-        "prefers a few names is shown the others more often (weights from the tasks this environment has "
-        "admitted; after --resume, from the buffers' tasks)")
+        "'least_proposed': the names proposed (validly) least so far in this run first, so that a proposer that "
+        "prefers a few names is shown the others until every name has been proposed (counts from the tasks this "
+        "environment has admitted; after --resume, from the buffers' tasks)")
     proposals: Literal["spec", "edit"] = Field(
         "spec", description="what the proposer writes for diagnosis, calculation and next_step: 'spec' (a case "
         "specification, simulator.spec) or 'edit' (the changed lines of a reference case); abduction and "

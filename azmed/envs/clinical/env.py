@@ -48,7 +48,7 @@ from simulator.core import Simulator
 from simulator.notes import NoteError
 from simulator.spec import instantiate, parse_spec, sample_spec
 from simulator.spec.guide import SpecGuide
-from simulator.spec.vocabulary import listed_names
+from simulator.spec.vocabulary import Words, listed_names
 from simulator.tools import CallGuide, OptionGuide, grade_call
 from simulator.validation import validate_case
 from simulator.verify import ManagementIndex, answer_number, grade_calculation, grade_diagnosis
@@ -150,10 +150,17 @@ class ClinicalEnv(Environment):
 
     def listing_weights(self, kind: str) -> dict[str, float] | None:
         """Weights of the names a proposer prompt lists: None (uniform), or with `spec_listing:
-        least_proposed` 1 / (1 + valid proposals of each so far)."""
+        least_proposed` the names proposed least so far first (weight 1, a uniform sample among
+        them) and the others only after them (weight 1e-3 / (1 + valid proposals of each)): the
+        prompts list names not yet proposed until every one has been, whatever names the model
+        prefers among those listed."""
         if self.config.spec_listing != "least_proposed":
             return None
-        return {target: 1.0 / (1 + n) for target, n in self._proposed[kind].items()}
+        counts = self._proposed[kind]
+        universe = sorted(self.sim.diagnoses) if kind == "diagnosis" else Words.of(self.sim).calculators
+        least = min(counts.get(target, 0) for target in universe)
+        return {target: 1.0 if counts.get(target, 0) == least else 1e-3 / (1 + counts.get(target, 0))
+                for target in universe}
 
     def propose_prompt(self, task_type: str, references: Sequence[Task], rng: random.Random) -> str:
         if not self.uses_specs(task_type):

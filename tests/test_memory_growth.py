@@ -143,3 +143,21 @@ def test_a_short_run_does_not_grow(tiny_model_dir, tmp_path):  # noqa: F811
     assert objects[-1] <= objects[0] * (1 + OBJECT_GROWTH), f"live objects grew step over step: {objects}"
     assert rss[-1] - rss[0] <= RSS_GROWTH_MB, f"RSS grew step over step (MB): {rss}"
     env.close()
+
+
+def test_importing_azmed_bounds_the_cpu_kernel_cache_unless_the_user_set_it():
+    """`import azmed` sets oneDNN's primitive cache capacity (read when torch builds its first
+    kernel) and leaves a value the user exported alone; checked in fresh interpreters."""
+    import os
+    import subprocess
+    import sys
+
+    import azmed
+
+    code = "import os, azmed; print(os.environ['ONEDNN_PRIMITIVE_CACHE_CAPACITY'])"
+    env = {k: v for k, v in os.environ.items() if k != "ONEDNN_PRIMITIVE_CACHE_CAPACITY"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(azmed.KERNEL_CACHE_CAPACITY)
+    out = subprocess.run([sys.executable, "-c", code], env={**env, "ONEDNN_PRIMITIVE_CACHE_CAPACITY": "256"},
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "256"

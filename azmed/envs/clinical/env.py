@@ -156,11 +156,10 @@ class ClinicalEnv(Environment):
         prefers among those listed."""
         if self.config.spec_listing != "least_proposed":
             return None
-        counts = self._proposed[kind]
         universe = sorted(self.sim.diagnoses) if kind == "diagnosis" else Words.of(self.sim).calculators
-        least = min(counts.get(target, 0) for target in universe)
-        return {target: 1.0 if counts.get(target, 0) == least else 1e-3 / (1 + counts.get(target, 0))
-                for target in universe}
+        counts = {target: self._proposed[kind].get(target, 0) for target in universe}
+        least = min(counts.values())
+        return {target: 1.0 if n == least else 1e-3 / (1 + n) for target, n in counts.items()}
 
     def propose_prompt(self, task_type: str, references: Sequence[Task], rng: random.Random) -> str:
         if not self.uses_specs(task_type):

@@ -274,6 +274,35 @@ def _guided_token(guide, text: str, logits, pick: int, queue: list[int], tok, eo
     return _force(instead, queue, tok), True
 
 
+def guided_forced(guide, completion_ids: Sequence[int], tok) -> tuple[int, ...]:
+    """The positions of `completion_ids` (+ the eos at `len(completion_ids)`) that `guide` would
+    have written itself had a model sampled this text (`Completion.forced`): '(' '=' ',' ')', a
+    value's forced end, the closing eos. A demonstration trained with these positions masked
+    teaches exactly the choices that self-play trains, never the structure the guide writes. A
+    token that holds both forced text and a choice counts as chosen (trained).
+
+    Replays `_guided_token` over the given tokens, one piece at a time, with no model."""
+    forced: list[int] = []
+    text, owed = "", ""  # the text so far; forced text the following pieces still cover
+    for k in range(len(completion_ids)):
+        piece = tok.decode(completion_ids[:k + 1], skip_special_tokens=True)[len(text):]
+        if not owed:
+            step = guide.next(text)
+            if step.kind == "force":
+                owed = step.text
+            elif step.kind == "free":
+                owed = guide.check(text, piece) or ""
+        if owed and piece and owed.startswith(piece):
+            forced.append(k)
+            owed = owed[len(piece):]
+        else:
+            owed = ""
+        text += piece
+    if guide.next(text).kind == "stop":
+        forced.append(len(completion_ids))
+    return tuple(forced)
+
+
 def _force(text: str, queue: list[int], tok) -> int:
     ids = tok(text, add_special_tokens=False)["input_ids"]
     queue.extend(ids[1:])

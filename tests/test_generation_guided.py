@@ -126,3 +126,49 @@ def test_a_token_bound_splits_the_calls_and_changes_no_greedy_answer(policy, gui
     assert len(calls[0]) == 1 and len(calls[1]) == 3
     assert all(2 * len(c) * max(lengths[i] for i in c) <= bound for c in calls[1])
     assert [o.completion_ids for o in split] == [o.completion_ids for o in whole]
+
+
+def test_a_demonstrated_call_is_trained_on_its_choices_only(policy):
+    """`guided_forced` replays a written call through its guide: the brackets, '=' and the closing
+    eos are the guide's (not trained), the calculator's name and the values are chosen (trained),
+    as when the model writes the call itself."""
+    from azmed.generation import guided_forced
+    from simulator.tools import CallGuide
+
+    tok = policy.tokenizer
+    call = "anion_gap(sodium=140 mmol/L, chloride=104 mmol/L, bicarbonate=24 mmol/L)"
+    ids = tok(call, add_special_tokens=False)["input_ids"]
+    forced = guided_forced(CallGuide([calculators.get("anion_gap"), calculators.get("map")]), ids, tok)
+    pieces = [tok.decode([t]) for t in ids]
+    assert len(ids) in forced  # the eos after ')'
+    chosen = "".join(p for k, p in enumerate(pieces) if k not in forced)
+    written = "".join(pieces[k] for k in forced if k < len(ids))
+    assert "(" in written and "=" in written and written.rstrip().endswith(")")
+    assert "anion" in chosen and "140" in chosen and "104" in chosen and "(" not in chosen
+    assert set(forced) < set(range(len(ids) + 1))
+
+
+def test_a_demonstrated_option_trains_the_option_not_its_end(policy):
+    from azmed.generation import guided_forced
+    from simulator.tools import OptionGuide
+
+    tok = policy.tokenizer
+    ids = tok("Septic arthritis", add_special_tokens=False)["input_ids"]
+    assert guided_forced(OptionGuide(["Gout", "Septic arthritis"]), ids, tok) == (len(ids),)
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0])
+def test_replayed_positions_are_positions_the_decoder_forced(policy, temperature):
+    """On the decoder's own guided answers, the replay marks no token the model chose itself, and
+    it finds the same closing eos."""
+    from azmed.generation import guided_forced
+
+    torch.manual_seed(3)
+    guides = [call_guide(q) for q in QUESTIONS]
+    outs = generate(policy, [policy.chat(f"A note.\n\n{q}") for q in QUESTIONS], max_new_tokens=200,
+                    temperature=temperature, repeats=2, guides=guides)
+    for out, guide in zip(outs, [g for g in guides for _ in range(2)]):
+        replayed = guided_forced(guide, out.completion_ids, policy.tokenizer)
+        assert set(replayed) <= set(out.forced), (out.text, replayed, out.forced)
+        assert (len(out.completion_ids) in replayed) == (len(out.completion_ids) in out.forced)
+        assert any(k < len(out.completion_ids) for k in replayed), out.text  # at least the '('

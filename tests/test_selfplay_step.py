@@ -10,6 +10,7 @@ environment."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import random
@@ -295,6 +296,32 @@ def test_warmup_learns_the_environments_demonstrations_then_self_play_trains_on_
     assert sources["proposed"] >= cfg.selfplay.mc_rollouts * valid  # every kept proposal's rollouts
     assert sources["simulator"] == 3  # env_tasks: half of the 6 buffer answers came fresh
     assert record["memory"]["peak_rss_mb"] > 0
+
+
+def test_warm_up_does_not_train_what_the_guide_writes(trainer, monkeypatch):
+    """A guided task's demonstration is trained like a guided answer: the positions its guide
+    would write (here the eos after the whole option) are masked (`Sample.forced`); an unguided
+    task's demonstration is trained whole."""
+    from simulator.tools import OptionGuide
+
+    import azmed.selfplay.trainer as loop
+
+    trainer.cfg.selfplay.warmup.steps, trainer.cfg.selfplay.warmup.solve, trainer.cfg.selfplay.warmup.propose = 1, 6, 0
+    every_other = itertools.cycle([True, False])
+    monkeypatch.setattr(trainer.envs["parity"], "solve_guide",
+                        lambda task: OptionGuide(["a"]) if next(every_other) else None)
+    batches = []
+    real_update = loop.policy_gradient_update
+    monkeypatch.setattr(loop, "policy_gradient_update",
+                        lambda policy, opt, batch, **kw: batches.append(list(batch)) or real_update(policy, opt, batch, **kw))
+    trainer.step()
+    tok = trainer.policy.tokenizer
+    kinds = set()
+    for s in batches[0]:
+        end = len(s.completion_ids) - 1  # the eos
+        kinds.add(s.forced)
+        assert s.forced in ((), (end,)), (tok.decode(s.completion_ids), s.forced)
+    assert len(kinds) == 2  # guided and unguided demonstrations both ran
 
 
 def loop_console(record):

@@ -57,7 +57,7 @@ from typing import Any, Sequence
 
 from azmed.config import save_config
 from azmed.envs.base import Environment, Rejection, Task
-from azmed.generation import Completion, generate, resolve_backend
+from azmed.generation import Completion, generate, guided_forced, resolve_backend
 from azmed.memory import device_memory, process_memory, release_memory
 from azmed.run_status import tracked, update_status
 from azmed.runs import RunFolder, RunLog, atomic_folder, default_run_dir, progress_bar
@@ -316,7 +316,9 @@ class SelfPlayTrainer:
     def _demonstrations(self, trained: list[tuple[_Job, Outcome]]) -> list[Sample]:
         """A warm-up step's batch: the environment's correct answers to fresh simulator tasks and
         its valid proposals, as completions of the prompts the solver and the proposer see, each
-        with advantage 1 (so the update maximises their log-likelihood)."""
+        with advantage 1 (so the update maximises their log-likelihood). What the task's guide
+        would write itself (brackets, '=', a forced end; `guided_forced`) is not trained, as in
+        self-play: a demonstration teaches the choices, not to end every answer early."""
         w, tok, eos = self.cfg.selfplay.warmup, self.policy.tokenizer, self.policy.eos_id
         jobs: list[_Job] = []
         for (name, tt), s in self.settings.items():
@@ -336,11 +338,14 @@ class SelfPlayTrainer:
         samples = []
         for j in jobs:
             ids = tok(j.demo, add_special_tokens=False)["input_ids"]
+            env = self.envs[j.env]
+            guide = env.propose_guide(j.task_type, j.prompt) if j.proposer else env.solve_guide(j.task)
+            forced = guided_forced(guide, ids, tok) if guide is not None else ()
             j.completion = Completion(tok(self.policy.chat(j.prompt), add_special_tokens=False)["input_ids"], ids,
-                                      j.demo, True)
+                                      j.demo, True, forced)
             role = "propose_demo" if j.proposer else "solve_demo"
             trained.append((j, Outcome((j.env, j.task_type, role), 1.0, len(ids))))
-            samples.append(Sample(j.completion.prompt_ids, ids + [eos], 1.0, 1.0))
+            samples.append(Sample(j.completion.prompt_ids, ids + [eos], 1.0, 1.0, forced))
         return samples
 
     def _propose(self, times: dict[str, float], trained: list) -> tuple[int, dict[str, int], dict[str, int]]:

@@ -324,6 +324,30 @@ def test_warm_up_does_not_train_what_the_guide_writes(trainer, monkeypatch):
     assert len(kinds) == 2  # guided and unguided demonstrations both ran
 
 
+def test_anchors_are_the_policys_own_free_text_answers(trainer, monkeypatch):
+    """`selfplay.anchor.prompts`: every step (warm-up and self-play) the policy answers that many
+    unguided solver prompts of fresh tasks; the answers go to the update as anchors, beside the
+    step's batch, and the record carries their KL."""
+    import azmed.selfplay.trainer as loop
+
+    trainer.cfg.selfplay.warmup.steps = 1
+    trainer.cfg.selfplay.anchor.prompts = 3
+    seen = []
+    real_update = loop.policy_gradient_update
+    monkeypatch.setattr(loop, "policy_gradient_update",
+                        lambda policy, opt, batch, **kw: seen.append(kw) or real_update(policy, opt, batch, **kw))
+    for phase in ("warmup", "selfplay"):
+        record = trainer.step()
+        anchors = seen[-1]["anchors"]
+        assert record["phase"] == phase and len(anchors) == 3 and seen[-1]["anchor_kl"] == 1.0
+        assert all(a.advantage == 0.0 and a.forced == () for a in anchors)
+        assert record["update"]["anchor_tokens"] == sum(a.trained_tokens for a in anchors)
+        assert record["update"]["anchor_kl"] >= 0.0
+    trainer.cfg.selfplay.anchor.prompts = 0
+    trainer.step()
+    assert seen[-1]["anchors"] == [] and "anchor_kl" not in trainer.step()["update"]
+
+
 def loop_console(record):
     from azmed.selfplay.metrics import console_line
 

@@ -112,6 +112,51 @@ def test_kl_to_base_and_ppo_clip_run(policy):
     assert 0.0 <= stats["clip_frac"] <= 1.0
 
 
+def _anchor_kl(policy, anchors) -> float:
+    """The anchors' k3 KL to the base model per token, measured with no update."""
+    total = n = 0.0
+    with torch.no_grad():
+        for a in anchors:
+            ids, mask, pos, cmask, wc = _collate([a], policy.tokenizer.pad_token_id, "cpu")
+            lp = completion_logprobs(policy.model, ids, mask, pos, wc)
+            with policy.model.disable_adapter():
+                ref = completion_logprobs(policy.model, ids, mask, pos, wc)
+            d = ref - lp
+            total += float(((torch.exp(d) - d - 1) * cmask).sum())
+            n += float(cmask.sum())
+    return total / n
+
+
+def test_anchors_pull_the_policy_back_toward_the_base_model(policy):
+    """`anchors`: the policy's own answers to other prompts, held near the base model's by their
+    KL (advantages ignored). An update on anchors alone lowers that KL (the adapter here starts
+    away from the base: lora_B is not zero); with anchor_kl 0 they change nothing."""
+    tok = policy.tokenizer
+    prompts = [policy.chat(q) for q in ("What is the most likely diagnosis?", "Name the condition.")]
+    outs = generate(policy, prompts, max_new_tokens=8, temperature=1.0, repeats=2)
+    anchors = [Sample(o.prompt_ids, o.completion_ids + ([policy.eos_id] if o.finished else []), 5.0) for o in outs]
+    opt, _ = make_optimizer(policy.model, 1e-2, 0.0, 0, 10, "constant")
+    before = lora_state(policy.model)
+    stats = policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors)
+    assert "anchor_kl" not in stats and all(torch.equal(v, before[k]) for k, v in lora_state(policy.model).items())
+    kl0 = _anchor_kl(policy, anchors)
+    assert kl0 > 0
+    for _ in range(3):
+        stats = policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors,
+                                       anchor_kl=1.0)
+    assert stats["anchor_tokens"] == sum(a.trained_tokens for a in anchors)
+    assert stats["anchor_kl"] > 0 and _anchor_kl(policy, anchors) < kl0
+    # beside a step's samples: the samples' loss is unchanged, the anchors' KL is added
+    demo = Sample(tok(prompts[0], add_special_tokens=False)["input_ids"], [300, 301, policy.eos_id], 1.0)
+    opt.zero_grad()
+    plain = policy_gradient_update(policy, torch.optim.SGD(opt.param_groups[0]["params"], lr=0.0), [demo],
+                                   micro_batch_tokens=4096, grad_clip=1e9)
+    both = policy_gradient_update(policy, torch.optim.SGD(opt.param_groups[0]["params"], lr=0.0), [demo],
+                                  micro_batch_tokens=4096, grad_clip=1e9, anchors=anchors, anchor_kl=0.5)
+    assert both["nll"] == pytest.approx(plain["nll"]) and both["trained_tokens"] == plain["trained_tokens"]
+    assert both["loss"] == pytest.approx(plain["loss"] + 0.5 * both["anchor_kl"], rel=1e-4)
+
+
 def test_completions_of_one_prompt_share_its_forward_pass_exactly(policy):
     """A shared prompt (run once, its cache copied to each completion) gives the same
     log-probabilities and the same LoRA gradients as each sequence computed on its own."""

@@ -69,6 +69,19 @@ class WarmupSettings(StrictModel):
                          "proposals written by the environment), for task types the proposer plays")
 
 
+class AnchorSettings(StrictModel):
+    """Keeping what the model could do before: every step, the solver prompts of fresh tasks
+    whose answer is free text (no guide: a diagnosis asked with no options, a calculation asked
+    for the number) are answered by the policy, and the update adds `kl_coef` times the k3
+    estimate of KL(policy || base model) on those answers. Demonstrations and rewarded answers
+    are short (an option, a call, a number); unanchored, a small model learns to answer every
+    question that way and loses the free-text answers it gave before (AgentClinic). Label-free:
+    the anchors are the model's own answers, never graded."""
+
+    prompts: int = Field(0, ge=0, description="anchor prompts per step (0 = off)")
+    kl_coef: float = Field(1.0, ge=0, description="weight of the anchors' KL to the base model (per anchor token)")
+
+
 class SelfPlaySettings(StrictModel):
     """The self-play game (DESIGN §5)."""
 
@@ -93,6 +106,8 @@ class SelfPlaySettings(StrictModel):
                              "the buffer; 0 = pure self-play")
     warmup: WarmupSettings = Field(default_factory=WarmupSettings, description="learning from the environment's "
                                    "demonstrations before self-play")
+    anchor: AnchorSettings = Field(default_factory=AnchorSettings, description="the model's own free-text answers "
+                                   "held near the base model's, in warm-up and self-play steps")
 
 
 class RolloutSettings(StrictModel):

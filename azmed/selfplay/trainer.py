@@ -76,7 +76,7 @@ class _Job:
 
     env: str
     task_type: str
-    role: str              # "propose", "solve", "mc" (learnability rollout) or "demo" (warm-up)
+    role: str              # "propose", "solve", "mc" (learnability rollout), "demo" (warm-up) or "anchor"
     prompt: str
     max_tokens: int
     task: Task | None = None
@@ -266,11 +266,14 @@ class SelfPlayTrainer:
             gen_tokens, new_valid, dups = self._propose(times, trained)
             gen_tokens += self._solve(times, trained)
             batch = self._samples_with_advantages(trained)
+        anchors, n = self._anchors(times)
+        gen_tokens += n
         t = self.cfg.trainer
         upd = policy_gradient_update(self.policy, self.optimizer, batch, micro_batch_tokens=t.micro_batch_tokens,
                                      grad_clip=t.grad_clip, scheduler=self.scheduler, ppo_clip=t.ppo_clip,
                                      update_epochs=t.update_epochs, kl_coef=t.kl_coef,
-                                     share_prompts=t.share_prompts and not t.gradient_checkpointing, world=self.world)
+                                     share_prompts=t.share_prompts and not t.gradient_checkpointing, world=self.world,
+                                     anchors=anchors, anchor_kl=self.cfg.selfplay.anchor.kl_coef)
         times["update"] = upd.pop("update_s")
         memory = process_memory()  # the update is the largest phase: its peak is the step's peak
         memory.update(device_memory())
@@ -312,6 +315,27 @@ class SelfPlayTrainer:
                        a, (r.propose_temperature or r.temperature) if j.role == "propose" else r.temperature,
                        j.completion.forced)
                 for (j, _), a in zip(keep, advantages)]
+
+    def _anchors(self, times: dict[str, float]) -> tuple[list[Sample], int]:
+        """The step's anchors (`selfplay.anchor`) and their generated tokens: the policy's own
+        answers to the solver prompts of fresh tasks whose answer is free text (no guide)."""
+        n = self.cfg.selfplay.anchor.prompts
+        if not n:
+            return [], 0
+        pool: list[_Job] = []
+        for _ in range(4):  # free-text tasks are a share of each type's: a few draws find enough
+            for (name, tt), s in self.settings.items():
+                env = self.envs[name]
+                pool += [_Job(name, tt, "anchor", env.solve_prompt(task), s.solve_tokens, task=task)
+                         for task in env.sample_tasks(tt, n, self.rng) if env.solve_guide(task) is None]
+            if len(pool) >= n:
+                break
+        jobs = self.rng.sample(pool, min(n, len(pool)))
+        dt, tokens = self._generate(jobs)
+        times["generate"] += dt
+        eos, temperature = self.policy.eos_id, self.cfg.rollout.temperature
+        return [Sample(j.completion.prompt_ids, j.completion.completion_ids + ([eos] if j.completion.finished else []),
+                       0.0, temperature) for j in jobs], tokens
 
     def _demonstrations(self, trained: list[tuple[_Job, Outcome]]) -> list[Sample]:
         """A warm-up step's batch: the environment's correct answers to fresh simulator tasks and

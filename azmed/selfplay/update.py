@@ -238,24 +238,36 @@ def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, d
 def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample], *, micro_batch_tokens: int,
                            grad_clip: float, scheduler=None, ppo_clip: float | None = None,
                            update_epochs: int = 1, kl_coef: float = 0.0, share_prompts: bool = True,
-                           world: World = World()) -> dict[str, float]:
+                           world: World = World(), anchors: Sequence[Sample] = (),
+                           anchor_kl: float = 0.0) -> dict[str, float]:
     """One optimizer step (per epoch) on `samples`; returns the surrogate loss, the mean negative
     log-likelihood of the computed completion tokens per trained token (`nll`: the warm-up's
     loss), grad norm, tokens, seconds. With several ranks (`world`), every rank passes the same
-    `samples` and computes its share of them (see the module docstring)."""
+    `samples` and computes its share of them (see the module docstring).
+
+    `anchors`: the policy's own answers to prompts it is not trained on; the loss adds
+    `anchor_kl` times the k3 estimate of KL(policy || base model) per anchor token (their
+    advantages are ignored), which holds the model's answers there near the base model's while
+    `samples` teach something else (`selfplay.anchor`)."""
     t0 = time.perf_counter()
     model = policy.model
     total_tokens = sum(s.trained_tokens for s in samples)
     active = [s for s in samples if s.advantage != 0.0 and s.trained_tokens] if kl_coef == 0 else \
         [s for s in samples if s.trained_tokens]
+    anchors = [s for s in anchors if s.trained_tokens] if anchor_kl > 0 else []
+    anchor_tokens = sum(s.trained_tokens for s in anchors)
     stats = {"loss": 0.0, "grad_norm": 0.0, "trained_tokens": float(total_tokens),
              "computed_sequences": float(len(active)), "kl": 0.0, "clip_frac": 0.0, "nll": 0.0}
-    if not active or total_tokens == 0:
+    if anchors:
+        stats.update(anchor_kl=0.0, anchor_tokens=float(anchor_tokens))
+    if (not active or total_tokens == 0) and not anchors:
         stats["update_s"] = time.perf_counter() - t0
         return stats
-    units = plan_units(active, micro_batch_tokens, share_prompts)
     pad, device = policy.tokenizer.pad_token_id, policy.device
-    costs = [unit_tokens(u, active) for u in units]
+    # the step's samples, then the anchors, as units of computation shared out over the ranks
+    units = [(u, active) for u in plan_units(active, micro_batch_tokens, share_prompts)] + \
+        [(u, anchors) for u in plan_units(anchors, micro_batch_tokens, share_prompts)]
+    costs = [unit_tokens(u, pool) for u, pool in units]
     stats["computed_tokens"] = float(sum(costs))
     owner = assign(costs, world.size)
     mine = [b for b in range(len(units)) if owner[b] == world.rank]
@@ -264,21 +276,31 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
     ref: dict[int, torch.Tensor] = {}
     with torch.no_grad(), policy.autocast():
         for b in mine:
-            u = units[b]
-            group = [active[i] for i in u.indices]
-            if update_epochs > 1:
+            u, pool = units[b]
+            group = [pool[i] for i in u.indices]
+            if update_epochs > 1 and pool is active:
                 old[b] = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)[0]
-            if kl_coef > 0:
+            if kl_coef > 0 or pool is anchors:
                 with model.disable_adapter():
                     ref[b] = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)[0]
     params = [p for p in model.parameters() if p.requires_grad]
     clipped = counted = 0.0
     for _ in range(update_epochs):
         optimizer.zero_grad(set_to_none=True)
-        loss_sum = kl_sum = nll_sum = 0.0
+        loss_sum = kl_sum = nll_sum = anchor_sum = 0.0
         for b in mine:
-            u = units[b]
-            group = [active[i] for i in u.indices]
+            u, pool = units[b]
+            group = [pool[i] for i in u.indices]
+            if pool is anchors:
+                with policy.autocast():
+                    logp, cmask = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)
+                d = ref[b] - logp
+                kl = ((torch.exp(d) - d - 1) * cmask).sum() / anchor_tokens
+                loss = anchor_kl * kl
+                loss.backward()
+                anchor_sum += float(kl.detach())
+                loss_sum += float(loss.detach())
+                continue
             adv = torch.tensor([s.advantage for s in group], dtype=torch.float32, device=device).unsqueeze(1)
             with policy.autocast():
                 logp, cmask = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)
@@ -299,16 +321,18 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
             loss.backward()
             loss_sum += float(loss.detach())
         world.all_reduce_gradients(params)
-        loss_sum, kl_sum, nll_sum = world.sum([loss_sum, kl_sum, nll_sum])
+        loss_sum, kl_sum, nll_sum, anchor_sum = world.sum([loss_sum, kl_sum, nll_sum, anchor_sum])
         norm = torch.nn.utils.clip_grad_norm_(params, grad_clip)
         optimizer.step()
         stats.update(loss=loss_sum, grad_norm=float(norm), kl=kl_sum, nll=nll_sum)
+        if anchors:
+            stats["anchor_kl"] = anchor_sum
     if scheduler is not None:
         scheduler.step()
     clipped, counted = world.sum([clipped, counted])
     stats["clip_frac"] = clipped / counted if counted else 0.0
     stats["micro_batches"] = float(len(units))
-    stats["shared_groups"] = float(sum(u.shared for u in units))
+    stats["shared_groups"] = float(sum(u.shared for u, _ in units))
     stats["update_s"] = time.perf_counter() - t0
     model.eval()
     return stats

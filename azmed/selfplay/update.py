@@ -235,6 +235,13 @@ def unit_logprobs(model, samples: Sequence[Sample], shared: bool, pad_id: int, d
     return logp, cmask
 
 
+def k3_kl(logp: torch.Tensor, ref: torch.Tensor, cmask: torch.Tensor) -> torch.Tensor:
+    """The k3 estimate of KL(policy || base) summed over the masked tokens: with d = ref - logp
+    per token, exp(d) - d - 1 (non-negative, unbiased for samples of the policy)."""
+    d = ref - logp
+    return ((torch.exp(d) - d - 1) * cmask).sum()
+
+
 def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample], *, micro_batch_tokens: int,
                            grad_clip: float, scheduler=None, ppo_clip: float | None = None,
                            update_epochs: int = 1, kl_coef: float = 0.0, share_prompts: bool = True,
@@ -294,8 +301,7 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
             if pool is anchors:
                 with policy.autocast():
                     logp, cmask = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)
-                d = ref[b] - logp
-                kl = ((torch.exp(d) - d - 1) * cmask).sum() / anchor_tokens
+                kl = k3_kl(logp, ref[b], cmask) / anchor_tokens
                 loss = anchor_kl * kl
                 loss.backward()
                 anchor_sum += float(kl.detach())
@@ -314,8 +320,7 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
             nll_sum -= float((logp.detach() * cmask).sum()) / total_tokens
             loss = -(per_token * cmask).sum() / total_tokens
             if kl_coef > 0:
-                d = ref[b] - logp
-                kl = ((torch.exp(d) - d - 1) * cmask).sum() / total_tokens
+                kl = k3_kl(logp, ref[b], cmask) / total_tokens
                 loss = loss + kl_coef * kl
                 kl_sum += float(kl.detach())
             loss.backward()

@@ -348,6 +348,36 @@ def test_anchors_are_the_policys_own_free_text_answers(trainer, monkeypatch):
     assert seen[-1]["anchors"] == [] and "anchor_kl" not in trainer.step()["update"]
 
 
+def test_base_anchors_are_answered_with_the_adapter_off(trainer, monkeypatch):
+    """`selfplay.anchor.source: base`: the anchor prompts are answered by the base model (every
+    LoRA layer switched off while they are generated), no longer than `max_tokens` (4 here, the
+    task's answers 5), and the update is told so (its loss is then KL(base || policy))."""
+    from peft.tuners.lora import LoraLayer
+
+    import azmed.selfplay.trainer as loop
+
+    a = trainer.cfg.selfplay.anchor
+    a.prompts, a.source, a.max_tokens = 3, "base", 4
+    adapters_off, seen = [], []
+    real_generate, real_update = loop.generate, loop.policy_gradient_update
+
+    def spy_generate(policy, prompts, **kw):
+        layers = [m for m in policy.model.modules() if isinstance(m, LoraLayer)]
+        adapters_off.append((kw["max_new_tokens"], bool(layers) and all(m.disable_adapters for m in layers)))
+        return real_generate(policy, prompts, **kw)
+    monkeypatch.setattr(loop, "generate", spy_generate)
+    monkeypatch.setattr(loop, "policy_gradient_update",
+                        lambda policy, opt, batch, **kw: seen.append(kw) or real_update(policy, opt, batch, **kw))
+    record = trainer.step()
+    assert seen[-1]["anchor_source"] == "base" and len(seen[-1]["anchors"]) == 3
+    assert all(len(s.completion_ids) <= 4 + 1 for s in seen[-1]["anchors"])  # + the end, when it came
+    assert (4, True) in adapters_off  # the anchors' call
+    assert not any(off for n, off in adapters_off if n != 4)  # the step's other calls: the policy's
+    assert "anchor_kl" in record["update"]
+    layers = [m for m in trainer.policy.model.modules() if isinstance(m, LoraLayer)]
+    assert not any(m.disable_adapters for m in layers)  # switched back on after
+
+
 def loop_console(record):
     from azmed.selfplay.metrics import console_line
 

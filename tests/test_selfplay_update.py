@@ -157,6 +157,46 @@ def test_anchors_pull_the_policy_back_toward_the_base_model(policy):
     assert both["loss"] == pytest.approx(plain["loss"] + 0.5 * both["anchor_kl"], rel=1e-4)
 
 
+def _base_answers_nll(policy, anchors) -> tuple[float, float]:
+    """Per token over the anchors: the policy's negative log-likelihood and the log-ratio
+    estimate of KL(base || policy), measured with no update."""
+    nll = kl = n = 0.0
+    with torch.no_grad():
+        for a in anchors:
+            ids, mask, pos, cmask, wc = _collate([a], policy.tokenizer.pad_token_id, "cpu")
+            lp = completion_logprobs(policy.model, ids, mask, pos, wc)
+            with policy.model.disable_adapter():
+                ref = completion_logprobs(policy.model, ids, mask, pos, wc)
+            nll -= float((lp * cmask).sum())
+            kl += float(((ref - lp) * cmask).sum())
+            n += float(cmask.sum())
+    return nll / n, kl / n
+
+
+def test_base_anchors_make_the_base_models_answers_likely_again(policy):
+    """`anchor_source='base'`: the anchors are the base model's answers (adapter off); the loss
+    is the log-ratio estimate of KL(base || policy) per anchor token, and an update on them raises
+    the policy's likelihood of those answers (the adapter here starts away from the base)."""
+    prompts = [policy.chat(q) for q in ("What is the most likely diagnosis?", "Name the condition.")]
+    with policy.model.disable_adapter():
+        outs = generate(policy, prompts, max_new_tokens=8, temperature=1.0, repeats=2)
+    anchors = [Sample(o.prompt_ids, o.completion_ids + ([policy.eos_id] if o.finished else []), 0.0) for o in outs]
+    nll0, kl0 = _base_answers_nll(policy, anchors)
+    opt, _ = make_optimizer(policy.model, 1e-2, 0.0, 0, 10, "constant")
+    stats = policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors,
+                                   anchor_kl=1.0, anchor_source="base")
+    assert stats["anchor_kl"] == pytest.approx(kl0, rel=1e-3, abs=1e-4)  # measured before the optimizer step
+    assert stats["loss"] == pytest.approx(stats["anchor_kl"], rel=1e-6)
+    for _ in range(2):
+        policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors,
+                               anchor_kl=1.0, anchor_source="base")
+    nll3, kl3 = _base_answers_nll(policy, anchors)
+    assert nll3 < nll0 and kl3 < kl0
+    with pytest.raises(ValueError, match="anchor_source"):
+        policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors,
+                               anchor_kl=1.0, anchor_source="reference")
+
+
 def test_completions_of_one_prompt_share_its_forward_pass_exactly(policy):
     """A shared prompt (run once, its cache copied to each completion) gives the same
     log-probabilities and the same LoRA gradients as each sequence computed on its own."""

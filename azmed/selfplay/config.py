@@ -76,10 +76,17 @@ class AnchorSettings(StrictModel):
     estimate of KL(policy || base model) on those answers. Demonstrations and rewarded answers
     are short (an option, a call, a number); unanchored, a small model learns to answer every
     question that way and loses the free-text answers it gave before (AgentClinic). Label-free:
-    the anchors are the model's own answers, never graded."""
+    the anchors are the model's own answers (or the base model's, `source`), never graded."""
 
     prompts: int = Field(0, ge=0, description="anchor prompts per step (0 = off)")
     kl_coef: float = Field(1.0, ge=0, description="weight of the anchors' KL to the base model (per anchor token)")
+    source: Literal["policy", "base"] = Field("policy", description="who answers the anchor prompts: 'policy' "
+                                              "(its own answers; the loss is KL(policy || base), k3 estimate) or "
+                                              "'base' (the base model, adapter off; the loss is KL(base || policy), "
+                                              "which keeps the base model's answers likely even once the policy "
+                                              "has stopped giving them)")
+    max_tokens: int | None = Field(None, ge=1, description="longest anchor answer in tokens (default: the task "
+                                   "type's solve_tokens); the start of an answer carries its form")
 
 
 class SelfPlaySettings(StrictModel):

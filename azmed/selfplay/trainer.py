@@ -47,6 +47,7 @@ the end, adapter/ and the held-out comparison on each enabled environment's held
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import random
 import time
@@ -147,6 +148,10 @@ class SelfPlayTrainer:
             self.policy.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
             self.policy.model.enable_input_require_grads()
         self.backend = resolve_backend(cfg.rollout.backend, self.policy.device, self.world.size)
+        if cfg.selfplay.anchor.prompts and cfg.selfplay.anchor.source == "base" and self.backend != "hf":
+            raise ConfigError("selfplay.anchor.source: 'base' answers are generated with the adapter switched off, "
+                              f"which the {self.backend!r} backend cannot do; set rollout.backend: hf or "
+                              "selfplay.anchor.source: policy")
         self.optimizer, self.scheduler = make_optimizer(self.policy.model, t.lr, t.weight_decay, t.warmup_steps,
                                                         t.steps, t.schedule)
         self.state = ckpt.TrainState(step=0, buffers={}, rng=self.rng, optimizer=self.optimizer,
@@ -273,7 +278,8 @@ class SelfPlayTrainer:
                                      grad_clip=t.grad_clip, scheduler=self.scheduler, ppo_clip=t.ppo_clip,
                                      update_epochs=t.update_epochs, kl_coef=t.kl_coef,
                                      share_prompts=t.share_prompts and not t.gradient_checkpointing, world=self.world,
-                                     anchors=anchors, anchor_kl=self.cfg.selfplay.anchor.kl_coef)
+                                     anchors=anchors, anchor_kl=self.cfg.selfplay.anchor.kl_coef,
+                                     anchor_source=self.cfg.selfplay.anchor.source)
         times["update"] = upd.pop("update_s")
         memory = process_memory()  # the update is the largest phase: its peak is the step's peak
         memory.update(device_memory())
@@ -317,21 +323,25 @@ class SelfPlayTrainer:
                 for (j, _), a in zip(keep, advantages)]
 
     def _anchors(self, times: dict[str, float]) -> tuple[list[Sample], int]:
-        """The step's anchors (`selfplay.anchor`) and their generated tokens: the policy's own
-        answers to the solver prompts of fresh tasks whose answer is free text (no guide)."""
-        n = self.cfg.selfplay.anchor.prompts
+        """The step's anchors (`selfplay.anchor`) and their generated tokens: the answers of the
+        policy (or of the base model, `source: base`) to the solver prompts of fresh tasks whose
+        answer is free text (no guide)."""
+        a = self.cfg.selfplay.anchor
+        n = a.prompts
         if not n:
             return [], 0
         pool: list[_Job] = []
         for _ in range(4):  # free-text tasks are a share of each type's: a few draws find enough
             for (name, tt), s in self.settings.items():
                 env = self.envs[name]
-                pool += [_Job(name, tt, "anchor", env.solve_prompt(task), s.solve_tokens, task=task)
+                limit = min(s.solve_tokens, a.max_tokens or s.solve_tokens)
+                pool += [_Job(name, tt, "anchor", env.solve_prompt(task), limit, task=task)
                          for task in env.sample_tasks(tt, n, self.rng) if env.solve_guide(task) is None]
             if len(pool) >= n:
                 break
         jobs = self.rng.sample(pool, min(n, len(pool)))
-        dt, tokens = self._generate(jobs)
+        with self.policy.model.disable_adapter() if a.source == "base" else contextlib.nullcontext():
+            dt, tokens = self._generate(jobs)
         times["generate"] += dt
         eos, temperature = self.policy.eos_id, self.cfg.rollout.temperature
         return [Sample(j.completion.prompt_ids, j.completion.completion_ids + ([eos] if j.completion.finished else []),

@@ -246,16 +246,20 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
                            grad_clip: float, scheduler=None, ppo_clip: float | None = None,
                            update_epochs: int = 1, kl_coef: float = 0.0, share_prompts: bool = True,
                            world: World = World(), anchors: Sequence[Sample] = (),
-                           anchor_kl: float = 0.0) -> dict[str, float]:
+                           anchor_kl: float = 0.0, anchor_source: str = "policy") -> dict[str, float]:
     """One optimizer step (per epoch) on `samples`; returns the surrogate loss, the mean negative
     log-likelihood of the computed completion tokens per trained token (`nll`: the warm-up's
     loss), grad norm, tokens, seconds. With several ranks (`world`), every rank passes the same
     `samples` and computes its share of them (see the module docstring).
 
-    `anchors`: the policy's own answers to prompts it is not trained on; the loss adds
-    `anchor_kl` times the k3 estimate of KL(policy || base model) per anchor token (their
-    advantages are ignored), which holds the model's answers there near the base model's while
-    `samples` teach something else (`selfplay.anchor`)."""
+    `anchors`: answers to prompts the policy is not trained on; the loss adds `anchor_kl` times
+    a KL between policy and base model per anchor token (their advantages are ignored), which
+    holds the model's answers there near the base model's while `samples` teach something else
+    (`selfplay.anchor`). `anchor_source` says who wrote them: 'policy' (the k3 estimate of
+    KL(policy || base)) or 'base' (the log-ratio estimate of KL(base || policy), whose gradient
+    is that of the base answers' negative log-likelihood)."""
+    if anchor_source not in ("policy", "base"):
+        raise ValueError(f"anchor_source must be 'policy' or 'base', not {anchor_source!r}")
     t0 = time.perf_counter()
     model = policy.model
     total_tokens = sum(s.trained_tokens for s in samples)
@@ -301,7 +305,8 @@ def policy_gradient_update(policy: Policy, optimizer, samples: Sequence[Sample],
             if pool is anchors:
                 with policy.autocast():
                     logp, cmask = unit_logprobs(model, group, u.shared, pad, device, policy.pad_multiple)
-                kl = k3_kl(logp, ref[b], cmask) / anchor_tokens
+                kl = (k3_kl(logp, ref[b], cmask) if anchor_source == "policy" else
+                      ((ref[b] - logp) * cmask).sum()) / anchor_tokens
                 loss = anchor_kl * kl
                 loss.backward()
                 anchor_sum += float(kl.detach())

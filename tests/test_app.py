@@ -351,6 +351,7 @@ def tiny_run_overrides() -> list[str]:
     diagnosis = "envs.clinical.task_types.diagnosis"
     return (["trainer.steps=2", "eval.at_end=false", "run.progress=false", "run.samples_per_step=2",
              "selfplay.mc_rollouts=2", "selfplay.references=1", "selfplay.warmup.steps=0", "rollout.batch_size=8",
+             "selfplay.anchor.prompts=1", "selfplay.anchor.max_tokens=4",
              f"{diagnosis}.enabled=true", f"{diagnosis}.propose=2", f"{diagnosis}.solve=2",
              f"{diagnosis}.propose_tokens=24", f"{diagnosis}.solve_tokens=8"]
             + [f"envs.clinical.task_types.{t}.enabled=false" for t in TASK_TYPES if t != "diagnosis"])

@@ -19,7 +19,8 @@ KEEP = {"data.max_prompt_tokens", "trainer.max_length", "trainer.batch_size", "t
 
 TT = "envs.clinical.task_types"
 SELFPLAY_TINY = ["--env", "clinical", "trainer.steps=1", "run.progress=false", "eval.at_end=false",
-                 "selfplay.mc_rollouts=1", "selfplay.warmup.steps=0", f"{TT}.abduction.enabled=false", f"{TT}.calculation.enabled=false",
+                 "selfplay.mc_rollouts=1", "selfplay.warmup.steps=0", "selfplay.anchor.prompts=1",
+                 "selfplay.anchor.max_tokens=4", f"{TT}.abduction.enabled=false", f"{TT}.calculation.enabled=false",
                  f"{TT}.next_step.enabled=false", f"{TT}.self_edit.enabled=false", f"{TT}.diagnosis.propose=0",
                  f"{TT}.diagnosis.solve=2", f"{TT}.diagnosis.solve_tokens=4"]  # one step: solve 2 seed tasks
 

@@ -35,6 +35,7 @@ SMALL += ["envs.clinical.task_types.calculation.solve_tokens=48"]  # a guided ca
 # fp32: a short run of many distinct shapes spends most of its time building bf16 kernels (one per
 # shape, oneDNN); the behaviour tested here does not depend on the dtype
 SMALL += ["model.dtype=float32"]
+SMALL += ["selfplay.anchor.prompts=2", "selfplay.anchor.max_tokens=8"]  # the main config's anchors, fewer
 
 
 class _Recorder:
@@ -117,7 +118,8 @@ def test_no_hidden_answer_in_any_solver_prompt(two_steps):
 
 
 # the resume test needs buffers that change, not breadth: two task types, tiny batches
-TINY = ["trainer.steps=3", "selfplay.warmup.steps=0", "envs.clinical.task_types.abduction.enabled=false",
+TINY = ["trainer.steps=3", "selfplay.warmup.steps=0", "selfplay.anchor.prompts=1", "selfplay.anchor.max_tokens=4",
+        "envs.clinical.task_types.abduction.enabled=false",
         "envs.clinical.task_types.next_step.enabled=false", "envs.clinical.task_types.self_edit.enabled=false",
         "envs.clinical.task_types.diagnosis.solve=2", "envs.clinical.task_types.calculation.solve=2",
         "envs.clinical.task_types.diagnosis.propose=1", "envs.clinical.task_types.diagnosis.propose_tokens=32",

@@ -112,9 +112,10 @@ def test_kl_to_base_and_ppo_clip_run(policy):
     assert 0.0 <= stats["clip_frac"] <= 1.0
 
 
-def _anchor_kl(policy, anchors) -> float:
-    """The anchors' k3 KL to the base model per token, measured with no update."""
-    total = n = 0.0
+def _anchor_measures(policy, anchors) -> dict[str, float]:
+    """Per anchor token, measured with no update: the k3 estimate of KL(policy || base), the
+    log-ratio estimate of KL(base || policy) and the policy's negative log-likelihood."""
+    k3 = ratio = nll = n = 0.0
     with torch.no_grad():
         for a in anchors:
             ids, mask, pos, cmask, wc = _collate([a], policy.tokenizer.pad_token_id, "cpu")
@@ -122,9 +123,15 @@ def _anchor_kl(policy, anchors) -> float:
             with policy.model.disable_adapter():
                 ref = completion_logprobs(policy.model, ids, mask, pos, wc)
             d = ref - lp
-            total += float(((torch.exp(d) - d - 1) * cmask).sum())
+            k3 += float(((torch.exp(d) - d - 1) * cmask).sum())
+            ratio += float((d * cmask).sum())
+            nll -= float((lp * cmask).sum())
             n += float(cmask.sum())
-    return total / n
+    return {"k3": k3 / n, "log_ratio": ratio / n, "nll": nll / n}
+
+
+def _anchor_kl(policy, anchors) -> float:
+    return _anchor_measures(policy, anchors)["k3"]
 
 
 def test_anchors_pull_the_policy_back_toward_the_base_model(policy):
@@ -157,22 +164,6 @@ def test_anchors_pull_the_policy_back_toward_the_base_model(policy):
     assert both["loss"] == pytest.approx(plain["loss"] + 0.5 * both["anchor_kl"], rel=1e-4)
 
 
-def _base_answers_nll(policy, anchors) -> tuple[float, float]:
-    """Per token over the anchors: the policy's negative log-likelihood and the log-ratio
-    estimate of KL(base || policy), measured with no update."""
-    nll = kl = n = 0.0
-    with torch.no_grad():
-        for a in anchors:
-            ids, mask, pos, cmask, wc = _collate([a], policy.tokenizer.pad_token_id, "cpu")
-            lp = completion_logprobs(policy.model, ids, mask, pos, wc)
-            with policy.model.disable_adapter():
-                ref = completion_logprobs(policy.model, ids, mask, pos, wc)
-            nll -= float((lp * cmask).sum())
-            kl += float(((ref - lp) * cmask).sum())
-            n += float(cmask.sum())
-    return nll / n, kl / n
-
-
 def test_base_anchors_make_the_base_models_answers_likely_again(policy):
     """`anchor_source='base'`: the anchors are the base model's answers (adapter off); the loss
     is the log-ratio estimate of KL(base || policy) per anchor token, and an update on them raises
@@ -181,7 +172,8 @@ def test_base_anchors_make_the_base_models_answers_likely_again(policy):
     with policy.model.disable_adapter():
         outs = generate(policy, prompts, max_new_tokens=8, temperature=1.0, repeats=2)
     anchors = [Sample(o.prompt_ids, o.completion_ids + ([policy.eos_id] if o.finished else []), 0.0) for o in outs]
-    nll0, kl0 = _base_answers_nll(policy, anchors)
+    before = _anchor_measures(policy, anchors)
+    nll0, kl0 = before["nll"], before["log_ratio"]
     opt, _ = make_optimizer(policy.model, 1e-2, 0.0, 0, 10, "constant")
     stats = policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors,
                                    anchor_kl=1.0, anchor_source="base")
@@ -190,7 +182,8 @@ def test_base_anchors_make_the_base_models_answers_likely_again(policy):
     for _ in range(2):
         policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors,
                                anchor_kl=1.0, anchor_source="base")
-    nll3, kl3 = _base_answers_nll(policy, anchors)
+    after = _anchor_measures(policy, anchors)
+    nll3, kl3 = after["nll"], after["log_ratio"]
     assert nll3 < nll0 and kl3 < kl0
     with pytest.raises(ValueError, match="anchor_source"):
         policy_gradient_update(policy, opt, [], micro_batch_tokens=4096, grad_clip=1.0, anchors=anchors,

@@ -72,8 +72,8 @@ class WarmupSettings(StrictModel):
 class AnchorSettings(StrictModel):
     """Keeping what the model could do before: every step, the solver prompts of fresh tasks
     whose answer is free text (no guide: a diagnosis asked with no options, a calculation asked
-    for the number) are answered by the policy, and the update adds `kl_coef` times the k3
-    estimate of KL(policy || base model) on those answers. Demonstrations and rewarded answers
+    for the number) are answered (by the policy or the base model, `source`), and the update adds
+    `kl_coef` times a KL between policy and base model on those answers. Demonstrations and rewarded answers
     are short (an option, a call, a number); unanchored, a small model learns to answer every
     question that way and loses the free-text answers it gave before (AgentClinic). Label-free:
     the anchors are the model's own answers (or the base model's, `source`), never graded."""

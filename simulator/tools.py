@@ -233,6 +233,22 @@ def execute_call(call: ToolCall | ToolFailure | str) -> ToolResult | ToolFailure
         calc = calculators.get(call.name)
     except UnknownCalculatorError:
         return ToolFailure("unknown-calculator", _unknown(call.name), call)
+    values = _call_values(calc, call)
+    if isinstance(values, ToolFailure):
+        return values
+    missing = [i for i in calc.inputs if i.required and i.name not in values]
+    if missing:
+        return ToolFailure("missing-input", f"{calc.id} needs {', '.join(i.name for i in missing)}; "
+                           f"call it as {signature(calc)}", call)
+    try:
+        return ToolResult(call, calc.compute(values))
+    except CalculatorInputError as e:
+        return ToolFailure("bad-value", str(e), call)
+
+
+def _call_values(calc: Calculator, call: ToolCall) -> dict[str, Any] | ToolFailure:
+    """The call's inputs read as the calculator takes them (numbers in canonical units), or the
+    first input that cannot be read."""
     values: dict[str, Any] = {}
     for key, raw in call.args:
         inp = _input_for(calc, key)
@@ -253,14 +269,7 @@ def execute_call(call: ToolCall | ToolFailure | str) -> ToolResult | ToolFailure
             return ToolFailure("bad-unit", str(e), call)
         except CalculatorInputError as e:
             return ToolFailure("bad-value", str(e), call)
-    missing = [i for i in calc.inputs if i.required and i.name not in values]
-    if missing:
-        return ToolFailure("missing-input", f"{calc.id} needs {', '.join(i.name for i in missing)}; "
-                           f"call it as {signature(calc)}", call)
-    try:
-        return ToolResult(call, calc.compute(values))
-    except CalculatorInputError as e:
-        return ToolFailure("bad-value", str(e), call)
+    return values
 
 
 def _input_for(calc: Calculator, key: str) -> Input | None:
@@ -387,15 +396,74 @@ def _demo_number(inp: Input, value: float, unit: str | None, reg=None) -> str:
 
 # ---- grading an answer written as a call ------------------------------------------------------------
 
-def grade_call(answer: str, truth: Any, kind: str) -> Verdict:
+INPUT_TOLERANCE = 0.01  # relative: a value copied from the note, or converted to another unit and rounded
+
+
+def input_differences(call: ToolCall | str, reference: ToolCall | str, rel: float = INPUT_TOLERANCE) -> list[str]:
+    """The inputs `call` enters with other values than `reference`, the right call for the same
+    case (the environment's demonstration): a number off by more than `rel` of the larger one
+    (both in the input's canonical unit, so 4.5 mmol/L and 81 mg/dL of glucose agree), another
+    finding, option, sex or date, or an input one call gives and the other leaves out (a left-out
+    input counts as its default: an absent finding). Empty when both enter the same values; a call
+    to another calculator, or one that does not parse or read, is not compared (its result decides).
+
+    >>> input_differences("map(sbp=120, dbp=80 mm[Hg])", "map(sbp=120 mmHg, dbp=80 mmHg)")
+    []
+    >>> input_differences("map(sbp=120, dbp=70)", "map(sbp=120, dbp=80)")
+    ['dbp=70 (70 mmHg; the case: 80 mmHg)']
+    """
+    calls = [parse_call(c) if isinstance(c, str) else c for c in (call, reference)]
+    if any(isinstance(c, ToolFailure) for c in calls):
+        return []
+    try:
+        calc, ref_calc = (calculators.get(c.name) for c in calls)
+    except UnknownCalculatorError:
+        return []
+    if calc.id != ref_calc.id:
+        return []
+    got, want = (_call_values(calc, c) for c in calls)
+    if isinstance(got, ToolFailure) or isinstance(want, ToolFailure):
+        return []
+    written = {(_input_for(calc, k) or calc.inputs[0]).name: f"{k}={v}" for k, v in calls[0].args}
+    out = []
+    for inp in calc.inputs:
+        a, b = got.get(inp.name, inp.default), want.get(inp.name, inp.default)
+        if inp.kind == "number" and a is not None and b is not None:
+            same = abs(a - b) <= rel * max(abs(a), abs(b))
+        else:
+            same = a == b
+        if not same:
+            shown = written.get(inp.name, f"{inp.name} left out")
+            out.append(f"{shown} ({_input_text(inp, a)}; the case: {_input_text(inp, b)})")
+    return out
+
+
+def _input_text(inp: Input, value: Any) -> str:
+    if value is None:
+        return "not given"
+    if inp.kind == "number":
+        return with_unit(fmt(value), display_unit(inp.unit))
+    if inp.kind == "bool":
+        return "yes" if value else "no"
+    if inp.kind == "date":
+        return inp.label(value)
+    return str(value if inp.name == _SEX_INPUT else inp.options.get(value, value))
+
+
+def grade_call(answer: str, truth: Any, kind: str, reference: str | None = None) -> Verdict:
     """Grade a solver's answer that must be one calculator call: the call is parsed and run on the
     kit's calculators and its result graded like any calculator answer (`answer_correct`). A call
     that cannot be parsed or run is a format failure whose `reason` is its FAILURE_REASONS key.
+    With `reference` (the right call for the case), a right result is right only when the call
+    also enters the case's values (`input_differences`): a result within tolerance from misread
+    inputs is wrong, with reason "wrong-input".
 
     >>> grade_call("anion_gap(sodium=140, chloride=104, bicarbonate=24)", 12, "integer").correct
     True
     >>> grade_call("The gap is 12.", 12, "integer").reason
     'no-call'
+    >>> grade_call("map(sbp=122, dbp=79)", 93.3, "decimal", reference="map(sbp=120, dbp=80)").reason
+    'wrong-input'
     """
     out = execute_call(answer or "")
     if isinstance(out, ToolFailure):
@@ -403,8 +471,12 @@ def grade_call(answer: str, truth: Any, kind: str) -> Verdict:
     calc = calculators.get(out.result.calculator)
     ok = answer_correct(out.answer, truth, kind)
     got = calc.answer_text(out.answer)
-    return Verdict(ok, {"call": out.call.text, "result": got},
-                   f"{out.call.text} = {got} ({'right' if ok else f'expected {truth}'})")
+    parsed = {"call": out.call.text, "result": got}
+    wrong = input_differences(out.call, reference) if ok and reference else []
+    if wrong:
+        return Verdict(False, parsed, f"{out.call.text} = {got} (within tolerance of {truth}, but not from the "
+                       f"case's values: {'; '.join(wrong)})", reason="wrong-input")
+    return Verdict(ok, parsed, f"{out.call.text} = {got} ({'right' if ok else f'expected {truth}'})")
 
 
 # ---- guided writing of a call ------------------------------------------------------------------

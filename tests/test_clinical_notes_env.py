@@ -249,3 +249,34 @@ def test_least_proposed_weights_rank_by_count_once_every_name_was_proposed(sim):
     env._proposed["diagnosis"][twice] += 1
     weights = env.listing_weights("diagnosis")
     assert weights[twice] < 1e-3 and all(w == 1.0 for d, w in weights.items() if d != twice)
+
+
+@pytest.mark.parametrize("guided_values", [False, True])
+def test_grade_inputs_rewards_a_call_only_when_it_reads_the_note_right(sim, guided_values):
+    """`grade_inputs`: the environment's own demonstration is right; the same call with one number
+    misread by 3 % (a result still within the 5 % tolerance, so right by its result alone) is
+    wrong, with reason wrong-input; without the option it stays right."""
+    import re
+
+    from simulator.tools import parse_call
+
+    strict = ClinicalEnv(simulator=sim, task_types=["calculation"], tools=["calculation"], grade_inputs=True,
+                         guided_values=guided_values)
+    plain = ClinicalEnv(simulator=sim, task_types=["calculation"], tools=["calculation"], guided_values=guided_values)
+    tasks = strict.sample_tasks("calculation", 60, random.Random(11))
+    caught = 0
+    for task in tasks:
+        demo = strict.demonstration(task)
+        assert strict.verify(task, demo).correct, demo
+        call = parse_call(demo)
+        for key, value in call.args:
+            m = re.match(r"^(\d+(?:\.\d+)?)(.*)$", value)
+            if not m or float(m.group(1)) == 0:
+                continue
+            misread = demo.replace(f"{key}={value}", f"{key}={float(m.group(1)) * 1.03:.4g}{m.group(2)}", 1)
+            if plain.verify(task, misread).correct:
+                v = strict.verify(task, misread)
+                assert not v.correct and v.formatted and v.reason == "wrong-input" and key in v.why, (misread, v)
+                caught += 1
+            break
+    assert caught >= 20, caught  # 40 of 60 for seed 11

@@ -48,8 +48,8 @@ def test_buffer_save_and_load_round_trip(tmp_path):
 def test_group_metrics_by_hand():
     outcomes = [
         Outcome(("clinical", "diagnosis", "solve"), 1.0, 4, correct=True, formatted=True),
-        Outcome(("clinical", "diagnosis", "solve"), 0.0, 6, correct=False, formatted=True),
-        Outcome(("clinical", "diagnosis", "solve"), -0.5, 16, correct=False, formatted=False),
+        Outcome(("clinical", "diagnosis", "solve"), 0.0, 6, correct=False, formatted=True, reason="wrong-input"),
+        Outcome(("clinical", "diagnosis", "solve"), -0.5, 16, correct=False, formatted=False, reason="no-call"),
         Outcome(("clinical", "diagnosis", "propose"), 0.75, 100, valid=True, solve_rate=0.25),
         Outcome(("clinical", "diagnosis", "propose"), 0.0, 90, valid=True, solve_rate=1.0),
         Outcome(("clinical", "diagnosis", "propose"), -0.5, 80, valid=False, reason="duplicate"),
@@ -59,6 +59,7 @@ def test_group_metrics_by_hand():
     solve, prop = g["clinical/diagnosis/solve"], g["clinical/diagnosis/propose"]
     assert solve["accuracy"] == pytest.approx(1 / 3, abs=1e-4) and solve["formatted"] == pytest.approx(2 / 3, abs=1e-4)
     assert solve["reward"] == pytest.approx(0.5 / 3, abs=1e-4) and solve["response_len"] == pytest.approx(26 / 3, abs=1e-4)
+    assert solve["format_failures"] == {"no-call": 1} and solve["wrong_inputs"] == 1
     assert prop["valid"] == 0.5 and prop["duplicate"] == 0.25
     assert prop["rejections"] == {"duplicate": 1, "parse": 1}
     assert prop["learnability_hist"] == {"0.25": 1, "1": 1} and prop["learnable"] == 0.5

@@ -20,7 +20,7 @@ from simulator.calculators.inputs import SEX, finding, number
 from simulator.case import Rejection
 from simulator.notes import NoteError, render_note
 from simulator.tools import (FAILURE_REASONS, CallGuide, GuideStep, OptionGuide, ToolCall, ToolFailure, ToolResult,
-                             call_guide, demo_call, note_numbers,
+                             call_guide, demo_call, grade_call, input_differences, note_numbers,
                              describe_tools, execute_call, parse_call, relevant_calculators, signature)
 from tests.conftest import walk_guide
 
@@ -53,6 +53,52 @@ def test_right_calls_compute_the_answer(text, answer):
 def test_a_well_formed_call_with_wrong_values_runs_and_is_graded_wrong():
     out = execute_call("anion_gap(sodium=140, chloride=110, bicarbonate=24)")
     assert isinstance(out, ToolResult) and not within_tolerance(out.answer, 12, integer=False)
+
+
+# ---- the call's inputs against the case's (envs.clinical.grade_inputs) -------------------------
+
+OSMO = "serum_osmolality(sodium=129 mmol/L, bun=4.6 mmol/L, glucose=86 mg/dL)"  # the case's values
+
+
+@pytest.mark.parametrize("call,differs", [
+    (OSMO, []),
+    ("serum_osmolality(glucose=4.77 mmol/L, sodium=129, bun=12.9 mg/dL)", []),      # other units, order, rounding
+    ("serum_osmolality(sodium=129 mmol/L, bun=37, glucose=4.6 mmol/L)", ["bun", "glucose"]),  # values swapped
+    ("serum_osmolality(sodium=130, bun=4.6 mmol/L, glucose=86)", []),                # 0.8 % off: within 1 %
+    ("serum_osmolality(sodium=131, bun=4.6 mmol/L, glucose=86)", ["sodium"]),        # 1.6 % off
+    ("anion_gap(sodium=129, chloride=100, bicarbonate=20)", []),                     # another calculator: not compared
+    ("serum_osmolality(sodium=129 mmol/L, bun=4.6 mmol/L", []),                      # unparsed: not compared
+])
+def test_input_differences_name_each_input_entered_with_another_value(call, differs):
+    found = input_differences(call, OSMO)
+    assert [d.split("=")[0] for d in found] == differs, found
+    for d in found:
+        assert "the case:" in d
+
+
+def test_findings_and_sex_left_out_or_invented_are_differences():
+    ref = "cha2ds2_vasc(age=76, sex=F, hypertension=yes)"
+    assert input_differences("cha2ds2_vasc(age=76, sex=female, HTN=yes, diabetes=no)", ref) == []
+    assert input_differences("cha2ds2_vasc(age=76, sex=F)", ref) == ["hypertension left out (no; the case: yes)"]
+    assert input_differences("cha2ds2_vasc(age=76, sex=F, hypertension=yes, diabetes=yes)", ref) == \
+        ["diabetes=yes (yes; the case: no)"]
+    assert input_differences("cha2ds2_vasc(age=76, sex=M, hypertension=yes)", ref) == ["sex=M (M; the case: F)"]
+
+
+def test_a_right_result_from_misread_inputs_is_wrong_only_against_the_cases_call():
+    """The step-16 sample of the main run: BUN and glucose swapped, the result 3 % off, inside the
+    5 % tolerance; graded by its result it is right, against the case's call it is wrong (not a
+    format failure: the call ran)."""
+    misread = "serum_osmolality(sodium=129 mmol/L, bun=37, glucose=4.6 mmol/L)"
+    truth = execute_call(OSMO).answer
+    assert grade_call(misread, truth, "decimal").correct
+    v = grade_call(misread, truth, "decimal", reference=OSMO)
+    assert not v.correct and v.formatted and v.reason == "wrong-input"
+    assert "bun=37" in v.why and "glucose=4.6 mmol/L" in v.why and v.parsed["call"].startswith("serum_osmolality(")
+    right = grade_call("serum_osmolality(sodium=129, bun=12.9, glucose=86)", truth, "decimal", reference=OSMO)
+    assert right.correct and right.reason is None
+    wrong = grade_call("serum_osmolality(sodium=150, bun=12.9, glucose=86)", truth, "decimal", reference=OSMO)
+    assert not wrong.correct and wrong.reason is None and "expected" in wrong.why  # a wrong result stays so
 
 
 # ---- failures ----------------------------------------------------------------------------------

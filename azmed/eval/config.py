@@ -43,6 +43,8 @@ class SimHeldoutOptions(StrictModel):
                                "training (the environment's guided_calls)")
     guided_values: bool = Field(False, description="tools setting, with guided_calls: a call's numbers are chosen "
                                 "among the note's, as in training (the environment's guided_values)")
+    grade_inputs: bool = Field(False, description="tools setting: a call is right only when its inputs match the "
+                               "case's values too (the environment's grade_inputs)")
 
 
 class MedCalcOptions(StrictModel):

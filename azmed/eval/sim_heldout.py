@@ -33,7 +33,7 @@ class SimHeldoutSuite(EnvSuite):
 
         try:
             return ClinicalEnv(task_types=self.options.task_types, guided_calls=self.options.guided_calls,
-                              guided_values=self.options.guided_values)
+                              guided_values=self.options.guided_values, grade_inputs=self.options.grade_inputs)
         except ValidationError as exc:
             raise SuiteDataError(explain(exc, ClinicalEnvConfig, "sim_heldout", {})) from None
 

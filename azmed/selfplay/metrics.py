@@ -64,6 +64,9 @@ def summarise_groups(outcomes: Iterable[Outcome]) -> dict[str, dict[str, Any]]:
             reasons = Counter(o.reason for o in items if not o.formatted and o.reason)
             if reasons:
                 rec["format_failures"] = dict(reasons)
+            wrong_inputs = sum(o.reason == "wrong-input" for o in items)
+            if wrong_inputs:  # a result within tolerance from misread inputs (envs.clinical.grade_inputs)
+                rec["wrong_inputs"] = wrong_inputs
         else:
             rec["valid"] = _mean([float(bool(o.valid)) for o in items])
             rec["duplicate"] = _mean([float(o.reason == "duplicate") for o in items])

@@ -57,6 +57,11 @@ class ClinicalEnvConfig(EnvConfig):
                                 "note's numbers that the input reads as plausible (alone, or with the unit the note "
                                 "writes after it): the solver copies values from the case, as a clinician does from "
                                 "the chart, instead of writing digits of its own; demonstrations copy them the same way")
+    grade_inputs: bool = Field(False, description="a calculator call is right only when its result is and every "
+                               "input it enters matches the case's value (within 1 %, in any accepted unit; "
+                               "simulator.tools.input_differences against the environment's demonstration call): "
+                               "a result within the answer's tolerance from misread inputs is wrong (reason "
+                               "wrong-input). Off: the result alone is graded, as MedCalc-Bench grades")
     guided_options: bool = Field(True, description="with `choices`, write a diagnosis answer as one of its options "
                                  "while it is generated (simulator.tools.OptionGuide): the model picks the option")
     guided_specs: bool = Field(True, description="write the proposer's specifications inside their format while "

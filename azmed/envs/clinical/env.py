@@ -279,7 +279,8 @@ class ClinicalEnv(Environment):
             kind = task.payload.get("kind") or ("integer" if task.payload.get("integer") else "decimal")
             truth = tuple(task.answer) if isinstance(task.answer, list) else task.answer
             if task.payload.get("tools"):
-                return grade_call(answer_text, truth, kind)
+                return grade_call(answer_text, truth, kind,
+                                  reference=task.meta.get("demo") if self.config.grade_inputs else None)
             return grade_calculation(answer_text, truth, kind)
         if task.task_type == "next_step":
             return self._verify_next_step(task, answer_text)

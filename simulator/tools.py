@@ -424,7 +424,7 @@ def input_differences(call: ToolCall | str, reference: ToolCall | str, rel: floa
     got, want = (_call_values(calc, c) for c in calls)
     if isinstance(got, ToolFailure) or isinstance(want, ToolFailure):
         return []
-    written = {(_input_for(calc, k) or calc.inputs[0]).name: f"{k}={v}" for k, v in calls[0].args}
+    written = {_input_for(calc, k).name: f"{k}={v}" for k, v in calls[0].args}  # every key read above
     out = []
     for inp in calc.inputs:
         a, b = got.get(inp.name, inp.default), want.get(inp.name, inp.default)
